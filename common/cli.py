@@ -1,0 +1,104 @@
+"""Flags every program shares, options.json, resume checks and the one-line start-up report.
+
+Replaces the originals' tf.app.flags / argparse preambles and their FLAGS.json / options.json.
+"""
+import argparse
+import functools
+import json
+import os
+import shutil
+import sys
+
+import keras
+import tensorflow as tf
+
+from common.errors import UserError
+
+RUN_OUTPUTS = ("checkpoints", "samples", "history.csv", "losses.png", "options.json")
+
+
+def parser(program, description):
+    """An argparse parser whose --help shows every default."""
+    return argparse.ArgumentParser(prog=f"python -m {program}.train", description=description,
+                                   formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+
+
+def add_common_flags(parser, program, seed=0):
+    """--output-dir, --seed, --fresh, --jit-compile, --mixed-precision, --strategy."""
+    group = parser.add_argument_group("shared flags")
+    group.add_argument("--output-dir", default=os.path.join("runs", program),
+                       help="where samples/, checkpoints/, history.csv, losses.png go")
+    group.add_argument("--seed", type=int, default=seed,
+                       help="seeds NumPy, Python and Keras; fixes the sample latents")
+    group.add_argument("--fresh", action="store_true",
+                       help="start over instead of resuming from --output-dir's checkpoint")
+    group.add_argument("--jit-compile", action="store_true", help="compile train_step with XLA")
+    group.add_argument("--mixed-precision", action="store_true",
+                       help="mixed_float16 compute (float32 variables)")
+    group.add_argument("--strategy", choices=("default", "mirrored", "multiworker"),
+                       default="default", help="tf.distribute strategy")
+    return parser
+
+
+def exits_cleanly(main):
+    """Turn a UserError into one 'error: ...' line on stderr and exit status 2."""
+    @functools.wraps(main)
+    def wrapper(argv=None):
+        try:
+            return main(argv)
+        except UserError as error:
+            print(f"error: {error}", file=sys.stderr)
+            raise SystemExit(2) from None
+    return wrapper
+
+
+def setup(args):
+    """Seed, precision policy and distribution strategy from the shared flags."""
+    keras.utils.set_random_seed(args.seed)
+    keras.mixed_precision.set_global_policy("mixed_float16" if args.mixed_precision
+                                            else "float32")
+    if args.strategy == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if args.strategy == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def prepare_output_dir(args, network_options):
+    """Create --output-dir, honour --fresh, refuse to resume a run whose networks differ,
+    then write options.json. `network_options` names the flags that change the networks."""
+    out = args.output_dir
+    os.makedirs(out, exist_ok=True)
+    options_path = os.path.join(out, "options.json")
+    if args.fresh:
+        for name in RUN_OUTPUTS:
+            path = os.path.join(out, name)
+            if os.path.isdir(path):
+                shutil.rmtree(path)
+            elif os.path.exists(path):
+                os.remove(path)
+    elif os.path.exists(options_path) and has_checkpoint(out):
+        with open(options_path) as f:
+            saved = json.load(f)
+        changed = [k for k in network_options if k in saved and saved[k] != getattr(args, k)]
+        if changed:
+            diffs = ", ".join(f"{k}: saved {saved[k]!r}, now {getattr(args, k)!r}"
+                              for k in changed)
+            raise UserError(f"{out} holds a run with different networks ({diffs}); use the "
+                            "same flags to resume, another --output-dir, or --fresh to start over")
+    with open(options_path, "w") as f:
+        json.dump(vars(args), f, sort_keys=True, indent=4)
+
+
+def has_checkpoint(output_dir):
+    return os.path.exists(os.path.join(output_dir, "checkpoints", "state.json"))
+
+
+def startup_line(args, strategy, dataset_size, unit="images"):
+    """One line: device, precision, XLA, strategy and dataset size."""
+    gpus = tf.config.list_physical_devices("GPU")
+    device = f"{len(gpus)} GPU" if gpus else "CPU"
+    precision = keras.mixed_precision.global_policy().name
+    return (f"device: {device} | precision: {precision} | XLA: "
+            f"{'on' if args.jit_compile else 'off'} | strategy: {args.strategy} "
+            f"({strategy.num_replicas_in_sync} replica) | dataset: {dataset_size} {unit}")

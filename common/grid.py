@@ -1,0 +1,62 @@
+"""Sample grids and GIFs: carpedm20's image_manifold_size / merge / save_images, and the GIFs.
+
+Grids are written with PIL as uint8 PNGs (no scipy byte-scaling; see common.images.bytescale).
+"""
+import math
+import os
+
+import numpy as np
+from PIL import Image
+
+from common.images import to_uint8
+
+
+def image_manifold_size(num_images):
+    """carpedm20's layout: floor(sqrt(n)) rows x ceil(sqrt(n)) columns, which must multiply to n.
+
+    For counts the original could not tile (7, 13...) it falls back to ceil(n / cols) rows so
+    a grid is still written, with the last row partly empty.
+    """
+    rows = int(math.floor(math.sqrt(num_images)))
+    cols = int(math.ceil(math.sqrt(num_images)))
+    if rows * cols < num_images:
+        rows = int(math.ceil(num_images / cols))
+    return rows, cols
+
+
+def merge(images, size):
+    """Tile N x H x W x C images row-major into a (rows*H) x (cols*W) x C array (zeros pad)."""
+    rows, cols = size
+    images = np.asarray(images)
+    if len(images) > rows * cols:
+        raise ValueError(f"{len(images)} images do not fit a {rows}x{cols} grid")
+    n, h, w, c = images.shape
+    canvas = np.zeros((rows * h, cols * w, c), dtype=images.dtype)
+    for index, image in enumerate(images):
+        row, col = divmod(index, cols)
+        canvas[row * h:(row + 1) * h, col * w:(col + 1) * w] = image
+    return canvas
+
+
+def save_grid(images, path, size=None, value_range=(-1.0, 1.0)):
+    """Save N x H x W x C float images (C = 1 or 3, values in value_range) as one PNG grid."""
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[..., None]
+    size = size or image_manifold_size(len(images))
+    grid = merge(to_uint8(images, value_range), size)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(path)
+    return path
+
+
+def make_gif(frame_paths, path, seconds_per_frame=0.3):
+    """Write an animated GIF from image files in the given order (PIL takes milliseconds)."""
+    frame_paths = list(frame_paths)
+    if not frame_paths:
+        return None
+    frames = [Image.open(p).convert("RGB") for p in frame_paths]
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    frames[0].save(path, save_all=True, append_images=frames[1:], loop=0,
+                   duration=int(seconds_per_frame * 1000))
+    return path

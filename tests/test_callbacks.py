@@ -1,0 +1,155 @@
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from common.callbacks import (Checkpoint, LossHistory, SampleGif, SampleGrid, fit_resumable,
+                              fixed_latents, read_history)
+
+
+class TinyGAN(keras.Model):
+    """Two networks, two optimizers and a custom train_step, as every port has."""
+
+    def __init__(self):
+        super().__init__()
+        self.generator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
+        self.discriminator = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        self.d_tracker = keras.metrics.Mean(name="d_loss")
+
+    def compile(self, d_optimizer, g_optimizer):
+        super().compile()
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+        d_optimizer.build(self.discriminator.trainable_variables)
+        g_optimizer.build(self.generator.trainable_variables)
+
+    @property
+    def metrics(self):
+        return [self.d_tracker]
+
+    def train_step(self, real):
+        z = keras.random.normal((keras.ops.shape(real)[0], 2))
+        import tensorflow as tf
+        with tf.GradientTape() as tape:
+            d_loss = keras.ops.mean(self.discriminator(self.generator(z, training=True),
+                                                       training=True)
+                                    - self.discriminator(real, training=True))
+        grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
+        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
+        with tf.GradientTape() as tape:
+            g_loss = -keras.ops.mean(self.discriminator(self.generator(z, training=True),
+                                                        training=True))
+        grads = tape.gradient(g_loss, self.generator.trainable_variables)
+        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
+        self.d_tracker.update_state(d_loss)
+        return {"d_loss": self.d_tracker.result()}
+
+
+def run(directory, epochs):
+    """Build, restore if possible, train to `epochs` with 2 steps an epoch."""
+    model = TinyGAN()
+    model.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+    checkpoint = Checkpoint(directory, {"generator": model.generator,
+                                        "discriminator": model.discriminator},
+                            {"d_optimizer": model.d_optimizer, "g_optimizer": model.g_optimizer})
+    resumed = checkpoint.restore()
+    data = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
+    fit_resumable(model, data, checkpoint, epochs, batch_size=2, verbose=0,
+                  callbacks=[checkpoint])
+    return model, checkpoint, resumed
+
+
+def test_checkpoint_resume_continues_counters_and_optimizers(tmp_path):
+    directory = str(tmp_path / "checkpoints")
+    first, checkpoint, resumed = run(directory, epochs=1)
+    assert not resumed and checkpoint.step == 2
+    saved_kernel = first.generator.get_weights()[0]
+
+    second = TinyGAN()
+    second.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+    probe = Checkpoint(directory, {"generator": second.generator,
+                                   "discriminator": second.discriminator},
+                       {"d_optimizer": second.d_optimizer, "g_optimizer": second.g_optimizer})
+    assert probe.restore()
+    np.testing.assert_array_equal(second.generator.get_weights()[0], saved_kernel)
+    assert int(second.d_optimizer.iterations) == 2 and int(second.g_optimizer.iterations) == 2
+    np.testing.assert_array_equal(second.g_optimizer.variables[-1].numpy(),
+                                  first.g_optimizer.variables[-1].numpy())
+
+    model, checkpoint, resumed = run(directory, epochs=2)
+    assert resumed and checkpoint.step == 4 and checkpoint.epoch == 2
+    assert int(model.d_optimizer.iterations) == 4 and int(model.g_optimizer.iterations) == 4
+    with open(os.path.join(directory, "state.json")) as f:
+        assert json.load(f) == {"step": 4, "epoch": 2}
+
+
+def test_checkpoint_refuses_mismatched_optimizer_state(tmp_path):
+    directory = str(tmp_path)
+    run(directory, epochs=1)
+    model = TinyGAN()
+    model.compile(keras.optimizers.Adam(1e-3), keras.optimizers.SGD(1e-3, momentum=0.9))
+    from common.errors import UserError
+    with pytest.raises(UserError, match="optimizer state"):
+        Checkpoint(directory, {"generator": model.generator,
+                               "discriminator": model.discriminator},
+                   {"d_optimizer": model.d_optimizer, "g_optimizer": model.g_optimizer}).restore()
+
+
+def test_fixed_latents_are_reproducible():
+    a = fixed_latents((4, 3), seed=5)
+    assert np.array_equal(a, fixed_latents((4, 3), seed=5))
+    assert not np.array_equal(a, fixed_latents((4, 3), seed=6))
+    u = fixed_latents((1000,), 1, "uniform_signed")
+    assert u.min() >= -1 and u.max() <= 1 and u.min() < -0.9
+
+
+def fit_with(callbacks, epochs=2, steps=3):
+    model = TinyGAN()
+    model.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+    data = np.zeros((steps * 2, 3), np.float32)
+    model.fit(data, batch_size=2, epochs=epochs, verbose=0, callbacks=callbacks)
+    return model
+
+
+def test_sample_grid_every_steps_reuses_inputs(tmp_path):
+    seen = []
+
+    def generate(latents):
+        seen.append(latents)
+        return np.tanh(latents).reshape(-1, 2, 2, 1)
+
+    latents = fixed_latents((4, 4), seed=0)
+    grid = SampleGrid(generate, latents, str(tmp_path), "s_{step:03d}_{epoch}.png",
+                      every_steps=2, first_step=1, initial_step=10)
+    fit_with([grid])
+    names = sorted(os.listdir(tmp_path))
+    assert names == ["s_011_1.png", "s_013_1.png", "s_015_2.png"]
+    assert all(s is latents for s in seen)
+    assert Image.open(tmp_path / names[0]).size == (4, 4)
+
+
+def test_sample_grid_per_epoch(tmp_path):
+    grid = SampleGrid(lambda x: x, np.zeros((2, 3, 3, 3)), str(tmp_path), "e{epoch:03d}.png")
+    fit_with([grid], epochs=3)
+    assert sorted(os.listdir(tmp_path)) == ["e001.png", "e002.png", "e003.png"]
+
+
+def test_loss_history_csv_plot_and_append(tmp_path):
+    fit_with([LossHistory(str(tmp_path))], epochs=2)
+    fit_with([LossHistory(str(tmp_path), initial_step=6)], epochs=1)
+    history = read_history(str(tmp_path / "history.csv"))
+    assert list(history["step"]) == [3, 6, 9]
+    assert np.all(np.isfinite(history["d_loss"]))
+    assert Image.open(tmp_path / "losses.png").size[0] > 100
+
+
+def test_sample_gif_in_step_order(tmp_path):
+    for step in (100, 20, 3):
+        Image.new("L", (4, 4), step).save(tmp_path / f"test_{step}.png")
+    gif = SampleGif(str(tmp_path / "test_*.png"), str(tmp_path / "evolution.gif"))
+    gif.on_train_end()
+    with Image.open(tmp_path / "evolution.gif") as image:
+        assert image.n_frames == 3
+        assert image.convert("L").getpixel((0, 0)) == 3

@@ -1,0 +1,67 @@
+import argparse
+import json
+import os
+
+import pytest
+
+from common import cli
+from common.errors import UserError
+
+
+def make_args(tmp_path, argv=()):
+    parser = cli.add_common_flags(cli.parser("demo", "demo"), "demo")
+    parser.add_argument("--z_dim", type=int, default=100)
+    parser.add_argument("--epochs", type=int, default=3)
+    return parser.parse_args(["--output-dir", str(tmp_path), *argv])
+
+
+def fake_checkpoint(tmp_path):
+    os.makedirs(tmp_path / "checkpoints", exist_ok=True)
+    (tmp_path / "checkpoints" / "state.json").write_text('{"step": 1, "epoch": 1}')
+
+
+def test_shared_flags_and_defaults(tmp_path):
+    args = make_args(tmp_path)
+    assert (args.seed, args.fresh, args.jit_compile, args.mixed_precision, args.strategy) == \
+        (0, False, False, False, "default")
+    help_text = cli.add_common_flags(cli.parser("demo", "d"), "demo").format_help()
+    assert "runs/demo" in help_text and "--strategy" in help_text
+
+
+def test_options_json_and_refusal_on_network_change(tmp_path):
+    cli.prepare_output_dir(make_args(tmp_path), ["z_dim"])
+    assert json.loads((tmp_path / "options.json").read_text())["z_dim"] == 100
+    fake_checkpoint(tmp_path)
+    cli.prepare_output_dir(make_args(tmp_path, ["--epochs", "9"]), ["z_dim"])
+    with pytest.raises(UserError, match="z_dim: saved 100, now 64"):
+        cli.prepare_output_dir(make_args(tmp_path, ["--z_dim", "64"]), ["z_dim"])
+
+
+def test_fresh_removes_previous_run(tmp_path):
+    cli.prepare_output_dir(make_args(tmp_path), ["z_dim"])
+    fake_checkpoint(tmp_path)
+    (tmp_path / "history.csv").write_text("epoch\n1\n")
+    cli.prepare_output_dir(make_args(tmp_path, ["--z_dim", "64", "--fresh"]), ["z_dim"])
+    assert not cli.has_checkpoint(str(tmp_path))
+    assert not (tmp_path / "history.csv").exists()
+
+
+def test_exits_cleanly_on_user_error(capsys):
+    @cli.exits_cleanly
+    def main(argv=None):
+        raise UserError("data directory x does not exist")
+
+    with pytest.raises(SystemExit) as exit_info:
+        main([])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "error: data directory x does not exist"
+
+
+def test_setup_and_startup_line(tmp_path):
+    args = make_args(tmp_path)
+    strategy = cli.setup(args)
+    line = cli.startup_line(args, strategy, 123)
+    assert line.startswith("device: ") and "precision: float32" in line
+    assert "XLA: off" in line and "strategy: default" in line and "123 images" in line
+    assert isinstance(args, argparse.Namespace)
