@@ -19,3 +19,7 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	$(PY) -m pytest -q tests
+
+# AC-GAN: MNIST through keras.datasets (cached in ~/.keras/datasets), as the tutorial did.
+train-acgan: $(STAMP)
+	$(PY) -m acgan_mnist.train --epochs 50

@@ -1,0 +1,127 @@
+"""ACGAN: the per-batch loop of mnist_acgan.py as one keras.Model train_step / test_step.
+
+Replaces the example's discriminator.train_on_batch / combined.train_on_batch pair and its
+D.trainable=False freeze, which in Keras 3 silently trains nothing (originals.md §0.1).
+"""
+import keras
+import tensorflow as tf
+from keras import ops
+
+from acgan_mnist.model import NUM_CLASSES
+
+SOFT_REAL = 0.95  # one-sided soft labels of the final example (PR #8482)
+AUX_REAL_WEIGHT = 2.0  # sample weight of the real half's auxiliary loss; fakes get 0
+TRACKED = ("loss", "generation_loss", "auxiliary_loss")
+
+
+def auxiliary_loss(labels, probabilities, sample_weight=None):
+    """Sparse categorical cross-entropy, weighted as Keras 2.2.x did it.
+
+    Keras 2.2.x divided sum(loss * w) by the number of non-zero weights; Keras 3 divides by the
+    batch size. With weights 2 (real) and 0 (fake) the tutorial's discriminator therefore
+    optimised and printed 2 x the mean real cross-entropy; we reproduce that (originals.md §0.7).
+    """
+    ce = keras.losses.sparse_categorical_crossentropy(labels, probabilities)
+    if sample_weight is None:
+        return ops.mean(ce)
+    nonzero = ops.sum(ops.cast(ops.not_equal(sample_weight, 0), ce.dtype))
+    return ops.sum(ce * sample_weight) / nonzero
+
+
+def generation_loss(targets, probabilities):
+    """Binary cross-entropy on the sigmoid output (Keras clips it to [1e-7, 1 - 1e-7])."""
+    return ops.mean(keras.losses.binary_crossentropy(targets, probabilities))
+
+
+class ACGAN(keras.Model):
+    """Owns the generator and discriminator; fit() runs the example's training loop."""
+
+    def __init__(self, generator, discriminator, latent_size=100, **kwargs):
+        super().__init__(**kwargs)
+        self.generator, self.discriminator = generator, discriminator
+        self.latent_size = latent_size
+        self.seed_generator = keras.random.SeedGenerator(1337)
+        self.trackers = {f"{who}_{name}": keras.metrics.Mean(name=f"{who}_{name}")
+                         for who in ("d", "g") for name in TRACKED}
+
+    def compile(self, d_optimizer, g_optimizer, **kwargs):
+        super().compile(**kwargs)
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+        # Built now so a checkpoint's optimizer state can be restored before the first step.
+        d_optimizer.build(self.discriminator.trainable_variables)
+        g_optimizer.build(self.generator.trainable_variables)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def sample_inputs(self, count):
+        """Noise U(-1, 1) and uniformly sampled class labels, as the example drew them."""
+        noise = keras.random.uniform((count, self.latent_size), -1.0, 1.0,
+                                     seed=self.seed_generator)
+        labels = keras.random.randint((count, 1), 0, NUM_CLASSES, seed=self.seed_generator)
+        return noise, labels
+
+    def discriminator_losses(self, images, labels, fakes, sampled, real_target, aux_weight,
+                             training):
+        """D on [real; fake]: generation loss vs [real_target; 0], auxiliary loss vs the
+        [real; sampled] labels with per-half weights (aux_weight for real, 0 for fake)."""
+        batch = ops.shape(images)[0]
+        x = ops.concatenate([images, fakes], axis=0)
+        y = ops.concatenate([ops.full((batch, 1), real_target), ops.zeros((batch, 1))], axis=0)
+        aux_y = ops.concatenate([ops.reshape(labels, (-1, 1)), sampled], axis=0)
+        generation, auxiliary = self.discriminator(x, training=training)
+        weights = None
+        if aux_weight is not None:
+            weights = ops.concatenate([ops.full((batch,), aux_weight), ops.zeros((batch,))])
+        return generation_loss(y, generation), auxiliary_loss(aux_y, auxiliary, weights)
+
+    def generator_losses(self, noise, sampled, target, training):
+        """G through the discriminator, whose weights this step does not update."""
+        fakes = self.generator([noise, sampled], training=training)
+        generation, auxiliary = self.discriminator(fakes, training=training)
+        target = ops.full(ops.shape(generation), target)
+        return generation_loss(target, generation), auxiliary_loss(sampled, auxiliary)
+
+    def record(self, who, gen_loss, aux_loss):
+        self.trackers[f"{who}_loss"].update_state(gen_loss + aux_loss)
+        self.trackers[f"{who}_generation_loss"].update_state(gen_loss)
+        self.trackers[f"{who}_auxiliary_loss"].update_state(aux_loss)
+
+    def train_step(self, data):
+        images, labels = data
+        batch = ops.shape(images)[0]
+        noise, sampled = self.sample_inputs(batch)
+        # generator.predict in the example: BatchNorm uses its moving statistics.
+        fakes = self.generator([noise, sampled], training=False)
+        with tf.GradientTape() as tape:
+            d_gen, d_aux = self.discriminator_losses(images, labels, fakes, sampled,
+                                                     SOFT_REAL, AUX_REAL_WEIGHT, training=True)
+            d_loss = d_gen + d_aux
+        d_vars = self.discriminator.trainable_variables
+        self.d_optimizer.apply_gradients(zip(tape.gradient(d_loss, d_vars), d_vars))
+
+        # The combined model: 2 x batch fresh noise, all labelled "real" (0.95, the "trick").
+        noise, sampled = self.sample_inputs(2 * batch)
+        with tf.GradientTape() as tape:
+            g_gen, g_aux = self.generator_losses(noise, sampled, SOFT_REAL, training=True)
+            g_loss = g_gen + g_aux
+        g_vars = self.generator.trainable_variables
+        self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
+
+        self.record("d", d_gen, d_aux)
+        self.record("g", g_gen, g_aux)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def test_step(self, data):
+        """The example's end-of-epoch evaluation: hard labels 1/0, no sample weights, dropout
+        off; the combined model on 2 x batch noise with target 1.0."""
+        images, labels = data
+        batch = ops.shape(images)[0]
+        noise, sampled = self.sample_inputs(batch)
+        fakes = self.generator([noise, sampled], training=False)
+        self.record("d", *self.discriminator_losses(images, labels, fakes, sampled, 1.0, None,
+                                                    training=False))
+        noise, sampled = self.sample_inputs(2 * batch)
+        self.record("g", *self.generator_losses(noise, sampled, 1.0, training=False))
+        return {name: tracker.result() for name, tracker in self.trackers.items()}

@@ -1,0 +1,140 @@
+"""Command line for the AC-GAN: `python -m acgan_mnist.train --epochs 50`.
+
+Ports the bottom half of mnist_acgan.py: data, the epoch loop, the printed loss table, the
+per-epoch plot and weight files. The per-batch work lives in acgan_mnist.gan.ACGAN.train_step.
+"""
+import math
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from acgan_mnist.gan import ACGAN, TRACKED
+from acgan_mnist.model import NUM_CLASSES, build_discriminator, build_generator
+from common import cli
+from common.callbacks import Checkpoint, LossHistory, fit_resumable, fixed_latents
+from common.data import load_mnist
+from common.errors import UserError
+from common.grid import save_grid
+
+PLOT_ROWS = 40  # the example's num_rows: 40 latents per class column
+
+
+def parse_args(argv):
+    parser = cli.parser("acgan_mnist", "AC-GAN on MNIST (Keras examples/mnist_acgan.py).")
+    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--latent-size", type=int, default=100)
+    parser.add_argument("--lr", type=float, default=0.0002, help="Adam learning rate (both)")
+    parser.add_argument("--beta-1", type=float, default=0.5, help="Adam beta_1 (both)")
+    parser.add_argument("--data-dir", default=None,
+                        help="IDX directory (raw or .gz; Fashion-MNIST works) or .npz; "
+                             "default: keras.datasets.mnist")
+    parser.add_argument("--steps-per-epoch", type=int, default=None,
+                        help="batches per epoch (default: the whole training set)")
+    cli.add_common_flags(parser, "acgan_mnist", seed=1337)
+    return parser.parse_args(argv)
+
+
+def scale(images):
+    """uint8 N x 28 x 28 -> float32 N x 28 x 28 x 1 in [-1, 1], (x - 127.5) / 127.5."""
+    return ((images.astype(np.float32) - 127.5) / 127.5)[..., None]
+
+
+def batches(images, labels, batch_size, repeat):
+    """In order, unshuffled, last batch kept short: the example's index slicing."""
+    data = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int32)))
+    data = data.batch(batch_size)
+    return (data.repeat() if repeat else data).prefetch(tf.data.AUTOTUNE)
+
+
+class EpochReport(keras.callbacks.Callback):
+    """The example's epoch tail: the loss table, the generated plot and the two weight files."""
+
+    def __init__(self, gan, plot_latents, x_train, y_train, output_dir):
+        super().__init__()
+        self.gan, self.plot_latents = gan, plot_latents
+        self.x_train, self.y_train = x_train, y_train
+        self.output_dir = output_dir
+
+    def on_epoch_end(self, epoch, logs=None):
+        epoch += 1
+        print(f"\nTesting for epoch {epoch}:")
+        print(loss_table(logs or {}))
+        for name, network in (("generator", self.gan.generator),
+                              ("discriminator", self.gan.discriminator)):
+            network.save_weights(os.path.join(
+                self.output_dir, f"params_{name}_epoch_{epoch:03d}.weights.h5"))
+        save_grid(self.plot(epoch), os.path.join(
+            self.output_dir, f"plot_epoch_{epoch:03d}_generated.png"), size=(PLOT_ROWS, 21))
+
+    def plot(self, epoch):
+        """40 rows x 21 columns: classes 0..9 from the same 40 latents, a white column, then
+        400 real training images of this epoch's slice sorted by label (the example's layout).
+        The example drew fresh latents every epoch; they are fixed here so epochs compare."""
+        noise = np.tile(self.plot_latents, (NUM_CLASSES, 1))
+        labels = np.repeat(np.arange(NUM_CLASSES), PLOT_ROWS)[:, None]
+        generated = self.gan.generator.predict([noise, labels], verbose=0)
+        count = PLOT_ROWS * NUM_CLASSES
+        start = ((epoch - 1) * count) % max(1, len(self.x_train) - count + 1)
+        real_labels = self.y_train[start:start + count]
+        real = scale(self.x_train[start:start + count][np.argsort(real_labels, kind="stable")])
+        real = np.concatenate([real, -np.ones((count - len(real), 28, 28, 1), np.float32)])
+        columns = np.concatenate([generated, np.ones((PLOT_ROWS, 28, 28, 1)), real])
+        # columns holds 21 consecutive runs of 40; the grid is filled row by row.
+        return columns.reshape(21, PLOT_ROWS, 28, 28, 1).transpose(1, 0, 2, 3, 4).reshape(
+            -1, 28, 28, 1)
+
+
+def loss_table(logs):
+    """The example's table: component | loss | generation_loss | auxiliary_loss."""
+    lines = ["{0:<22s} | {1:4s} | {2:15s} | {3:5s}".format("component", *TRACKED), "-" * 65]
+    row = "{0:<22s} | {1:<4.2f} | {2:<15.4f} | {3:<5.4f}"
+    for who, name in (("g", "generator"), ("d", "discriminator")):
+        for prefix, split in (("", "train"), ("val_", "test")):
+            values = [logs.get(f"{prefix}{who}_{t}", float("nan")) for t in TRACKED]
+            lines.append(row.format(f"{name} ({split})", *values))
+    return "\n".join(lines)
+
+
+def build_gan(args):
+    gan = ACGAN(build_generator(args.latent_size), build_discriminator(), args.latent_size)
+    gan.compile(d_optimizer=keras.optimizers.Adam(args.lr, beta_1=args.beta_1),
+                g_optimizer=keras.optimizers.Adam(args.lr, beta_1=args.beta_1),
+                jit_compile=args.jit_compile)
+    return gan
+
+
+@cli.exits_cleanly
+def main(argv=None):
+    args = parse_args(argv)
+    (x_train, y_train), (x_test, y_test) = load_mnist(args.data_dir)
+    if x_train.shape[1:] != (28, 28):
+        raise UserError(f"{args.data_dir}: AC-GAN needs 28x28 images, got "
+                            f"{x_train.shape[1]}x{x_train.shape[2]}")
+    cli.prepare_output_dir(args, ["latent_size"])
+    strategy = cli.setup(args)
+    print(cli.startup_line(args, strategy, len(x_train)))
+    with strategy.scope():
+        gan = build_gan(args)
+    checkpoint = Checkpoint(os.path.join(args.output_dir, "checkpoints"),
+                            {"generator": gan.generator, "discriminator": gan.discriminator},
+                            {"d_optimizer": gan.d_optimizer, "g_optimizer": gan.g_optimizer})
+    if checkpoint.restore():
+        print(f"resuming from {checkpoint.directory} at epoch {checkpoint.epoch + 1} "
+              f"(step {checkpoint.step})")
+    steps = args.steps_per_epoch or math.ceil(len(x_train) / args.batch_size)
+    report = EpochReport(gan, fixed_latents((PLOT_ROWS, args.latent_size), args.seed,
+                                            "uniform_signed"),
+                         x_train, y_train, args.output_dir)
+    history = LossHistory(args.output_dir, title="AC-GAN", initial_step=checkpoint.step)
+    fit_resumable(gan, batches(scale(x_train), y_train, args.batch_size, repeat=True),
+                  checkpoint, args.epochs, steps_per_epoch=steps,
+                  validation_data=batches(scale(x_test), y_test, args.batch_size, repeat=False),
+                  shuffle=False, callbacks=[checkpoint, history, report])
+    return gan
+
+
+if __name__ == "__main__":
+    main()
