@@ -54,8 +54,9 @@ class StepCallback(keras.callbacks.Callback):
         """Called after every step with self.step already counting it."""
 
     def fields(self):
-        """Names a file pattern may use: {step}, {epoch} (1-based), {epoch_index}, {batch}."""
-        return {"step": self.step, "epoch": self.epoch_index + 1,
+        """Names a file pattern may use: {step} (steps done), {counter} (0-based index of the
+        step just run, as O-GAN's Trainer counted), {epoch} (1-based), {epoch_index}, {batch}."""
+        return {"step": self.step, "counter": self.step - 1, "epoch": self.epoch_index + 1,
                 "epoch_index": self.epoch_index, "batch": self.batch}
 
 
@@ -102,6 +103,7 @@ class LossHistory(StepCallback):
         self.csv_path = os.path.join(directory, "history.csv")
         self.plot_path = os.path.join(directory, "losses.png")
         self.every_steps, self.title = every_steps, title
+        self.last_recorded = None
 
     def on_step(self, logs):
         if self.every_steps and self.step % self.every_steps == 0:
@@ -111,6 +113,9 @@ class LossHistory(StepCallback):
         self.record(logs or {})
 
     def record(self, logs):
+        if self.step == self.last_recorded:
+            return
+        self.last_recorded = self.step
         row = {"epoch": self.epoch_index + 1, "step": self.step}
         row.update({k: float(v) for k, v in logs.items()})
         exists = os.path.exists(self.csv_path) and os.path.getsize(self.csv_path) > 0

@@ -86,7 +86,7 @@ class ImageFolder:
         if repeat:
             data = data.repeat()
         data = data.map(self._decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
-        data = data.filter(lambda image, ok: ok).map(lambda image, ok: image)
+        data = data.filter(_is_ok).map(_drop_flag)
         if transform is not None:
             data = data.map(transform, num_parallel_calls=tf.data.AUTOTUNE)
         return data.batch(batch_size, drop_remainder=repeat).prefetch(tf.data.AUTOTUNE)
@@ -101,6 +101,14 @@ class ImageFolder:
             if len(images) == count:
                 break
         return np.stack(images)
+
+
+def _is_ok(image, ok):
+    return ok
+
+
+def _drop_flag(image, ok):
+    return image
 
 
 def image_folder_dataset(source, load, image_shape, batch_size, pattern=None, seed=None):

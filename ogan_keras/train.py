@@ -1,0 +1,143 @@
+"""Command line for O-GAN: `python -m ogan_keras.train --data 'data/lfw/*/*.jpg'`.
+
+Ports the data loader, the Trainer callback and fit_generator call of o_gan_celeba_sm_4x4.py;
+the script's module constants become flags with the same values.
+"""
+import math
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from common import cli
+from common.callbacks import (Checkpoint, LossHistory, SampleGif, SampleGrid, fit_resumable,
+                              fixed_latents)
+from common.data import image_folder_dataset
+from common.images import read_image, resize, to_signed
+from ogan_keras.gan import OGAN
+from ogan_keras.model import build_encoder, build_generator, sizes
+
+RECONSTRUCTIONS = 32  # 8x8 grid: 32 real images, each beside its reconstruction
+INTERPOLATION_PAIRS, INTERPOLATION_STEPS = 8, 8
+
+
+def parse_args(argv):
+    parser = cli.parser("ogan_keras", "O-GAN: an encoder as the discriminator "
+                                      "(o_gan_celeba_sm_4x4.py).")
+    parser.add_argument("--data", default="data/lfw/*/*.jpg",
+                        help="glob pattern or folder of images (the blog uses LFW)")
+    parser.add_argument("--img_dim", type=int, default=128, help="power of two >= 32")
+    parser.add_argument("--z_dim", type=int, default=128)
+    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--epochs", type=int, default=1000)
+    parser.add_argument("--lr", type=float, default=1e-4, help="RMSprop learning rate")
+    parser.add_argument("--sample_every", type=int, default=100,
+                        help="steps between sample grids and saved weights (Trainer)")
+    parser.add_argument("--steps_per_epoch", type=int, default=None,
+                        help="default: ceil(images / batch_size), as the script")
+    cli.add_common_flags(parser, "ogan_keras")
+    return parser.parse_args(argv)
+
+
+def image_loader(img_dim):
+    """The script's imread: RGB, bilinear resize (PIL, uint8, so no byte-scaling), x/255*2-1."""
+    def load(path):
+        return to_signed(resize(read_image(path), img_dim, img_dim, "bilinear"))
+    return load
+
+
+def with_latents(images, z_dim, seed):
+    """Pair each batch with its own z ~ N(0, 1), drawn from a seeded stream."""
+    seeds = tf.data.Dataset.random(seed=seed).batch(2)
+
+    def pair(x, seed_pair):
+        return x, tf.random.stateless_normal((tf.shape(x)[0], z_dim), seed=seed_pair)
+    return tf.data.Dataset.zip((images, seeds)).map(pair)
+
+
+def fixed_real_images(folder, count):
+    """`count` real images chosen once (the script re-drew them at every sample; fixed here
+    so reconstructions from different steps compare). Repeats when the folder is small."""
+    images = folder.first(count)
+    return np.resize(images, (count,) + images.shape[1:])
+
+
+def reconstruction_grid(gan):
+    """Even columns real images, odd columns their reconstructions G(0.9 * std(E(x)))."""
+    def generate(images):
+        pairs = np.stack([images, gan.reconstruct(images)], axis=1)
+        return pairs.reshape((-1,) + images.shape[1:])
+    return generate
+
+
+def interpolation_grid(gan):
+    """Added by the port (the repo never published its interpolation code): each row is a
+    real image, G along the straight line between the two images' codes, the other image."""
+    def generate(images):
+        a, b = images[0::2], images[1::2]
+        za, zb = gan.encode(a), gan.encode(b)
+        rows = [a]
+        for t in np.linspace(0.0, 1.0, INTERPOLATION_STEPS):
+            rows.append(gan.generator.predict((1 - t) * za + t * zb, verbose=0))
+        rows.append(b)
+        return np.stack(rows, axis=1).reshape((-1,) + images.shape[1:])
+    return generate
+
+
+def build_gan(args):
+    gan = OGAN(build_encoder(args.img_dim, args.z_dim), build_generator(args.img_dim, args.z_dim))
+    gan.compile(optimizer=keras.optimizers.RMSprop(args.lr, rho=0.99),
+                jit_compile=args.jit_compile)
+    return gan
+
+
+def callbacks(args, gan, folder, checkpoint):
+    samples = os.path.join(args.output_dir, "samples")
+    every = dict(every_steps=args.sample_every, first_step=1, initial_step=checkpoint.step)
+    z_samples = fixed_latents((81, args.z_dim), args.seed)
+    return [
+        checkpoint,
+        SampleGrid(lambda z: gan.generator.predict(z, verbose=0), z_samples, samples,
+                   "test_{counter}.png", size=(9, 9), **every),
+        SampleGrid(reconstruction_grid(gan), fixed_real_images(folder, RECONSTRUCTIONS),
+                   samples, "test_ae_{counter}.png", size=(8, 8), **every),
+        SampleGrid(interpolation_grid(gan), fixed_real_images(folder, 2 * INTERPOLATION_PAIRS),
+                   samples, "test_interp_{counter}.png",
+                   size=(INTERPOLATION_PAIRS, INTERPOLATION_STEPS + 2), **every),
+        LossHistory(args.output_dir, every_steps=args.sample_every, title="O-GAN",
+                    initial_step=checkpoint.step),
+        SampleGif(os.path.join(samples, "test_[0-9]*.png"),
+                  os.path.join(args.output_dir, "evolution.gif")),
+    ]
+
+
+@cli.exits_cleanly
+def main(argv=None):
+    args = parse_args(argv)
+    sizes(args.img_dim)
+    folder, data = image_folder_dataset(args.data, image_loader(args.img_dim),
+                                        (args.img_dim, args.img_dim, 3), args.batch_size,
+                                        seed=args.seed)
+    cli.prepare_output_dir(args, ["img_dim", "z_dim"])
+    strategy = cli.setup(args)
+    print(cli.startup_line(args, strategy, len(folder)))
+    with strategy.scope():
+        gan = build_gan(args)
+    print(f"encoder: {gan.encoder.count_params():,} parameters, "
+          f"generator: {gan.generator.count_params():,}")
+    checkpoint = Checkpoint(os.path.join(args.output_dir, "checkpoints"),
+                            {"encoder": gan.encoder, "generator": gan.generator},
+                            {"optimizer": gan.optimizer}, every_steps=args.sample_every)
+    if checkpoint.restore():
+        print(f"resuming from {checkpoint.directory} at step {checkpoint.step}")
+    steps = args.steps_per_epoch or math.ceil(len(folder) / args.batch_size)
+    fit_resumable(gan, with_latents(data, args.z_dim, args.seed), checkpoint, args.epochs, steps_per_epoch=steps, shuffle=False,
+                  callbacks=callbacks(args, gan, folder, checkpoint))
+    if folder.skipped:
+        print(f"skipped {len(folder.skipped)} unreadable images of {len(folder)}")
+    return gan
+
+
+if __name__ == "__main__":
+    main()
