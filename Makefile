@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-all data-lfw train-acgan train-ogan train-dcgan train-dcgan-mnist train-anime train-wgan train-pix2pix train-colorize
+.PHONY: install test test-all data-lfw data-mnist data-celebA data-faces train-acgan train-ogan train-dcgan train-dcgan-mnist train-anime train-wgan train-pix2pix train-colorize
 
 install: $(STAMP)
 
@@ -35,3 +35,35 @@ data/lfw:
 
 data-lfw: $(STAMP)
 	$(PY) -m common.download $(LFW_URL) data/lfw
+
+# DCGAN family. MNIST's IDX files have a public mirror; celebA and the anime faces do not
+# (Google Drive / OneDrive), so their data rules say where to put them.
+MNIST_URL := https://ossci-datasets.s3.amazonaws.com/mnist
+MNIST_FILES := train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte
+
+train-dcgan: $(STAMP) data/celebA
+	$(PY) -m dcgan_tf.train --dataset celebA --input_height 108 --crop --train
+
+train-dcgan-mnist: $(STAMP) data/mnist
+	$(PY) -m dcgan_tf.train --dataset mnist --train
+
+train-anime: $(STAMP) data/faces
+	$(PY) -m dcgan_tf.train --arch anime --dataset faces --train
+
+train-wgan: $(STAMP) data/faces
+	$(PY) -m dcgan_tf.train --arch wgan --dataset faces --input_fname_pattern '*.jpg' --train
+
+data/mnist:
+	$(MAKE) data-mnist
+
+data-mnist: $(STAMP)
+	for f in $(MNIST_FILES); do \
+	  $(PY) -m common.download $(MNIST_URL)/$$f.gz data/mnist/$$f.gz || exit 2; done
+
+data/celebA data-celebA:
+	@echo "error: celebA has no direct public download; get img_align_celeba.zip from the" \
+	  "CelebA site and unpack its images to data/celebA/*.jpg" >&2; exit 2
+
+data/faces data-faces:
+	@echo "error: the anime faces set (faces.zip, Anime_GAN's README) has no direct public" \
+	  "download; unpack it so that data/faces/*.jpg exist" >&2; exit 2

@@ -14,7 +14,8 @@ import tensorflow as tf
 
 from common.errors import UserError
 
-RUN_OUTPUTS = ("checkpoints", "samples", "history.csv", "losses.png", "options.json")
+RUN_OUTPUTS = ("checkpoints", "samples", "history.csv", "losses.png", "options.json",
+               "evolution.gif")
 
 
 def parser(program, description):
@@ -64,20 +65,21 @@ def setup(args):
     return tf.distribute.get_strategy()
 
 
-def prepare_output_dir(args, network_options):
+def prepare_output_dir(args, network_options, checkpoint_dir=None):
     """Create --output-dir, honour --fresh, refuse to resume a run whose networks differ,
-    then write options.json. `network_options` names the flags that change the networks."""
+    then write options.json. `network_options` names the flags that change the networks;
+    `checkpoint_dir` defaults to output_dir/checkpoints."""
     out = args.output_dir
+    checkpoint_dir = checkpoint_dir or os.path.join(out, "checkpoints")
     os.makedirs(out, exist_ok=True)
     options_path = os.path.join(out, "options.json")
     if args.fresh:
-        for name in RUN_OUTPUTS:
-            path = os.path.join(out, name)
+        for path in [checkpoint_dir] + [os.path.join(out, name) for name in RUN_OUTPUTS]:
             if os.path.isdir(path):
                 shutil.rmtree(path)
             elif os.path.exists(path):
                 os.remove(path)
-    elif os.path.exists(options_path) and has_checkpoint(out):
+    elif os.path.exists(options_path) and has_checkpoint(checkpoint_dir):
         with open(options_path) as f:
             saved = json.load(f)
         changed = [k for k in network_options if k in saved and saved[k] != getattr(args, k)]
@@ -90,8 +92,8 @@ def prepare_output_dir(args, network_options):
         json.dump(vars(args), f, sort_keys=True, indent=4)
 
 
-def has_checkpoint(output_dir):
-    return os.path.exists(os.path.join(output_dir, "checkpoints", "state.json"))
+def has_checkpoint(checkpoint_dir):
+    return os.path.exists(os.path.join(checkpoint_dir, "state.json"))
 
 
 def startup_line(args, strategy, dataset_size, unit="images"):

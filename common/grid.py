@@ -51,12 +51,18 @@ def save_grid(images, path, size=None, value_range=(-1.0, 1.0)):
 
 
 def make_gif(frame_paths, path, seconds_per_frame=0.3):
-    """Write an animated GIF from image files in the given order (PIL takes milliseconds)."""
+    """Write an animated GIF from image files in the given order."""
     frame_paths = list(frame_paths)
     if not frame_paths:
         return None
-    frames = [Image.open(p).convert("RGB") for p in frame_paths]
+    return save_gif([Image.open(p).convert("RGB") for p in frame_paths], path, seconds_per_frame)
+
+
+def save_gif(frames, path, seconds_per_frame=0.3):
+    """Write PIL images or uint8 HxWx{1,3} arrays as a looping GIF (PIL takes milliseconds)."""
+    frames = [f if isinstance(f, Image.Image) else
+              Image.fromarray(f[..., 0] if f.shape[-1] == 1 else f) for f in frames]
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     frames[0].save(path, save_all=True, append_images=frames[1:], loop=0,
-                   duration=int(seconds_per_frame * 1000))
+                   duration=max(1, int(round(seconds_per_frame * 1000))))
     return path

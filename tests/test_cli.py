@@ -42,7 +42,7 @@ def test_fresh_removes_previous_run(tmp_path):
     fake_checkpoint(tmp_path)
     (tmp_path / "history.csv").write_text("epoch\n1\n")
     cli.prepare_output_dir(make_args(tmp_path, ["--z_dim", "64", "--fresh"]), ["z_dim"])
-    assert not cli.has_checkpoint(str(tmp_path))
+    assert not cli.has_checkpoint(str(tmp_path / "checkpoints"))
     assert not (tmp_path / "history.csv").exists()
 
 

@@ -1,0 +1,162 @@
+"""DCGAN and WGAN as keras.Model train_steps.
+
+DCGAN ports carpedm20's train() loop (one D update, then G twice on the same z) and, with
+g_steps=1 and probability outputs, Anime_GAN's PyTorch DCGAN loop. WGAN ports wgan_keras.py's
+K.function updates: 5 critic steps (each on a fresh real batch, weights clipped to +-0.01
+after each) per generator step.
+"""
+import keras
+import tensorflow as tf
+from keras import ops
+
+
+def sample_z(shape, distribution, seed):
+    """carpedm20's z_dist: uniform_signed U(-1, 1) (the classic default), uniform_unsigned,
+    normal01 (Anime_GAN and the WGAN use N(0, 1))."""
+    if distribution == "uniform_signed":
+        return keras.random.uniform(shape, -1.0, 1.0, seed=seed)
+    if distribution == "uniform_unsigned":
+        return keras.random.uniform(shape, 0.0, 1.0, seed=seed)
+    return keras.random.normal(shape, seed=seed)
+
+
+def sigmoid_cross_entropy(logits, target):
+    """tf.nn.sigmoid_cross_entropy_with_logits against a constant label, averaged."""
+    labels = ops.full(ops.shape(logits), target)
+    return ops.mean(ops.binary_crossentropy(labels, logits, from_logits=True))
+
+
+def bce_probabilities(probabilities, target):
+    """PyTorch's BCELoss: -[t log p + (1 - t) log(1 - p)] with each log clamped at -100."""
+    log_p = ops.maximum(ops.log(probabilities), -100.0)
+    log_1mp = ops.maximum(ops.log(1.0 - probabilities), -100.0)
+    return ops.mean(-(target * log_p + (1.0 - target) * log_1mp))
+
+
+class DCGAN(keras.Model):
+    """fit() on image batches, or (image, one-hot y) batches when conditional."""
+
+    def __init__(self, generator, discriminator, z_dim=100, conditional=False, g_steps=2,
+                 z_dist="uniform_signed", from_logits=True, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.generator, self.discriminator = generator, discriminator
+        self.z_dim, self.conditional, self.g_steps = z_dim, conditional, g_steps
+        self.z_dist, self.from_logits = z_dist, from_logits
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.trackers = {name: keras.metrics.Mean(name=name)
+                         for name in ("d_loss", "g_loss", "d_loss_real", "d_loss_fake")}
+
+    def compile(self, d_optimizer, g_optimizer, **kwargs):
+        super().compile(**kwargs)
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+        # Built now so a checkpoint's optimizer state can be restored before the first step.
+        d_optimizer.build(self.discriminator.trainable_variables)
+        g_optimizer.build(self.generator.trainable_variables)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def cross_entropy(self, output, target):
+        if self.from_logits:
+            return sigmoid_cross_entropy(output, target)
+        return bce_probabilities(output, target)
+
+    def generate(self, z, y=None, training=False):
+        z = ops.convert_to_tensor(z)
+        if self.conditional:
+            return self.generator([z, ops.convert_to_tensor(y)], training=training)
+        return self.generator(z, training=training)
+
+    def discriminate(self, images, y=None, training=True):
+        images = ops.convert_to_tensor(images)
+        if self.conditional:
+            return self.discriminator([images, ops.convert_to_tensor(y)], training=training)
+        return self.discriminator(images, training=training)
+
+    def losses_on(self, images, y, z, training=True):
+        """d_loss_real, d_loss_fake, g_loss: real and fake through D in separate calls, so
+        each gets its own BatchNorm statistics as in the original graph."""
+        fakes = self.generate(z, y, training=training)
+        d_real = self.discriminate(images, y, training=training)
+        d_fake = self.discriminate(fakes, y, training=training)
+        return self.cross_entropy(d_real, 1.0), self.cross_entropy(d_fake, 0.0), self.cross_entropy(d_fake, 1.0)
+
+    def train_step(self, data):
+        images, y = data if self.conditional else (data, None)
+        z = sample_z((ops.shape(images)[0], self.z_dim), self.z_dist, self.seed_generator)
+        with tf.GradientTape() as tape:
+            d_loss_real, d_loss_fake, _ = self.losses_on(images, y, z)
+            d_loss = d_loss_real + d_loss_fake
+        d_vars = self.discriminator.trainable_variables
+        self.d_optimizer.apply_gradients(zip(tape.gradient(d_loss, d_vars), d_vars))
+        # carpedm20: "Run g_optim twice to make sure that d_loss does not go to zero
+        # (different from paper)", both times with the same z. Anime_GAN: once, reusing the
+        # discriminator step's noise (its author found that important).
+        g_vars = self.generator.trainable_variables
+        for _ in range(self.g_steps):
+            with tf.GradientTape() as tape:
+                d_fake = self.discriminate(self.generate(z, y, training=True), y)
+                g_loss = self.cross_entropy(d_fake, 1.0)
+            self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
+        for name, value in (("d_loss", d_loss), ("g_loss", g_loss),
+                            ("d_loss_real", d_loss_real), ("d_loss_fake", d_loss_fake)):
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+
+class WGAN(keras.Model):
+    """fit() on stacks of n_critic real batches: shape (n_critic, batch, 96, 96, 3)."""
+
+    def __init__(self, generator, critic, z_dim=100, n_critic=5, clip_value=0.01, seed=0,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.generator, self.critic = generator, critic
+        self.z_dim, self.n_critic, self.clip_value = z_dim, n_critic, clip_value
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.trackers = {name: keras.metrics.Mean(name=name)
+                         for name in ("Loss_D", "Loss_G", "Loss_D_real", "Loss_D_fake")}
+
+    def compile(self, d_optimizer, g_optimizer, **kwargs):
+        super().compile(**kwargs)
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+        d_optimizer.build(self.critic.trainable_variables)
+        g_optimizer.build(self.generator.trainable_variables)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def noise(self, batch):
+        return keras.random.normal((batch, self.z_dim), seed=self.seed_generator)
+
+    def critic_step(self, real):
+        """One critic update; returns mean D(real), mean D(fake) computed before it."""
+        # The script calls every BatchNormalization with training=1, so batch statistics are
+        # used everywhere, including the generator inside the critic's update.
+        fakes = self.generator(self.noise(ops.shape(real)[0]), training=True)
+        d_vars = self.critic.trainable_variables
+        with tf.GradientTape() as tape:
+            d_real = ops.mean(self.critic(real, training=True))
+            d_fake = ops.mean(self.critic(fakes, training=True))
+            loss = d_fake - d_real
+        self.d_optimizer.apply_gradients(zip(tape.gradient(loss, d_vars), d_vars))
+        # Every critic weight is clipped, BatchNorm's gamma and beta included, as the script
+        # (and the WGAN paper) did; gamma's N(1, 0.02) start is clamped to 0.01 at once.
+        for variable in d_vars:
+            variable.assign(ops.clip(variable, -self.clip_value, self.clip_value))
+        return d_real, d_fake
+
+    def train_step(self, real_batches):
+        for i in range(self.n_critic):
+            d_real, d_fake = self.critic_step(real_batches[i])
+        g_vars = self.generator.trainable_variables
+        with tf.GradientTape() as tape:
+            fakes = self.generator(self.noise(ops.shape(real_batches)[1]), training=True)
+            g_loss = -ops.mean(self.critic(fakes, training=True))
+        self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
+        # The script prints the last critic iteration's figures beside the generator's.
+        for name, value in (("Loss_D", d_real - d_fake), ("Loss_G", g_loss),
+                            ("Loss_D_real", d_real), ("Loss_D_fake", d_fake)):
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}

@@ -1,0 +1,315 @@
+"""Command line for the DCGAN family: `python -m dcgan_tf.train --dataset celebA --crop --train`.
+
+Ports carpedm20's main.py flags and DCGAN.train() loop (data, per-batch line, sample grids,
+checkpoints, resume), plus `--arch anime` (Anime_GAN's DCGAN) and `--arch wgan` (wgan_keras.py).
+"""
+import argparse
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from common import cli
+from common.callbacks import (Checkpoint, LossHistory, SampleGif, SampleGrid, StepCallback,
+                              fit_resumable, fixed_latents)
+from common.data import ImageFolder, list_images, load_mnist
+from common.errors import UserError
+from common.images import center_crop, read_image, resize, to_signed
+from dcgan_tf import model
+from dcgan_tf.gan import DCGAN, WGAN
+
+# Per-architecture defaults for flags left unset: carpedm20 / Anime_GAN DCGAN / wgan_keras.py.
+ARCH_DEFAULTS = {
+    "dcgan": dict(epoch=25, learning_rate=0.0002, z_dist="uniform_signed", g_steps=2,
+                  input_height=108, output_height=64, input_fname_pattern="*.jpg"),
+    "anime": dict(epoch=500, learning_rate=0.0001, z_dist="normal01", g_steps=1,
+                  input_height=96, output_height=96, input_fname_pattern="*.jpg"),
+    # flow_from_directory("faces/") reads the images of faces/'s subfolders.
+    "wgan": dict(epoch=1000, learning_rate=0.00005, z_dist="normal01", g_steps=1,
+                 input_height=96, output_height=96, input_fname_pattern="*/*.jpg"),
+}
+NETWORK_OPTIONS = ["arch", "dataset", "z_dim", "gf_dim", "df_dim", "gfc_dim", "dfc_dim",
+                   "output_height", "output_width", "c_dim"]
+
+
+def parse_args(argv):
+    parser = cli.parser("dcgan_tf", "carpedm20 DCGAN-tensorflow, the anime DCGAN and the "
+                                    "Keras WGAN. Flags left at None take --arch's default.")
+    add = parser.add_argument
+    add("--arch", choices=tuple(ARCH_DEFAULTS), default="dcgan")
+    add("--epoch", type=int, default=None, help="epochs to train (25 / 500 / 1000)")
+    add("--learning_rate", type=float, default=None,
+        help="Adam (dcgan, anime) or RMSprop (wgan) rate: 0.0002 / 0.0001 / 0.00005")
+    add("--beta1", type=float, default=0.5, help="Adam beta1")
+    add("--train_size", type=float, default=np.inf, help="use at most this many images")
+    add("--batch_size", type=int, default=64)
+    add("--input_height", type=int, default=None, help="center-crop height (108 / 96)")
+    add("--input_width", type=int, default=None, help="default: input_height")
+    add("--output_height", type=int, default=None, help="64 / 96 (anime and wgan need 96)")
+    add("--output_width", type=int, default=None, help="default: output_height")
+    add("--dataset", default="celebA", help="folder under --data_dir, or mnist")
+    add("--input_fname_pattern", default=None, help="*.jpg (wgan: */*.jpg, as "
+                                                     "flow_from_directory)")
+    add("--data_dir", default="./data")
+    add("--checkpoint_dir", default="checkpoints", help="inside --output-dir")
+    add("--sample_dir", default="samples", help="inside --output-dir")
+    add("--train", action="store_true", help="train; without it, load the checkpoint (test)")
+    add("--crop", action="store_true", help="center-crop input_height x input_width first")
+    add("--visualize", action="store_true", help="after training or loading, run "
+                                                 "visualize option 1 (see dcgan_tf.visualize)")
+    add("--z_dim", type=int, default=100)
+    add("--z_dist", choices=("uniform_signed", "uniform_unsigned", "normal01"), default=None,
+        help="uniform_signed for dcgan, normal01 for anime and wgan")
+    add("--sample_freq", type=int, default=100, help="steps between sample grids")
+    add("--ckpt_freq", type=int, default=500, help="steps between checkpoints")
+    add("--g_steps", type=int, default=None, help="G updates per D update (2 / 1 / 1)")
+    add("--gf_dim", type=int, default=64, help="wgan: its first layer has 16 x gf_dim")
+    add("--df_dim", type=int, default=64)
+    add("--gfc_dim", type=int, default=1024)
+    add("--dfc_dim", type=int, default=1024)
+    add("--n_critic", type=int, default=5, help="wgan: critic steps per generator step")
+    add("--clamp", type=float, default=0.01, help="wgan: critic weights clipped to +-clamp")
+    cli.add_common_flags(parser, "dcgan_tf")
+    return resolve(parser.parse_args(argv))
+
+
+def resolve(args):
+    """Fill the per-arch defaults and the sizes carpedm20 derived (width = height...)."""
+    for key, value in ARCH_DEFAULTS[args.arch].items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    args.mnist = args.arch == "dcgan" and args.dataset == "mnist"
+    if args.mnist:
+        args.input_height = args.output_height = 28
+    if args.arch != "dcgan" and args.output_height != 96:
+        raise UserError(f"--arch {args.arch} generates 96x96 images; "
+                        f"drop --output_height {args.output_height}")
+    args.input_width = args.input_width or args.input_height
+    args.output_width = args.output_width or args.output_height
+    args.z_dist = {"normal01": "normal"}.get(args.z_dist, args.z_dist)
+    args.c_dim = None
+    return args
+
+
+# ---- data ----
+
+def mnist_data(args):
+    """carpedm20's load_mnist: train + test (70,000), shuffled once with seed 547, [0, 1],
+    one-hot y; batches in that fixed order every epoch."""
+    (x_train, y_train), (x_test, y_test) = load_mnist(os.path.join(args.data_dir, "mnist"))
+    x = np.concatenate([x_train, x_test]).astype(np.float32)[..., None] / 255.0
+    y = np.concatenate([y_train, y_test]).astype(np.int64)
+    order = np.random.RandomState(547).permutation(len(x))
+    x, y = x[order], np.eye(10, dtype=np.float32)[y[order]]
+    return x, y
+
+
+def image_loader(args):
+    """carpedm20's get_image (pre-#352): center crop with --crop, then resize to the output
+    size. The original resized float arrays with scipy's imresize, which byte-scaled each
+    crop to its own min..max first; PIL on uint8 does not (originals.md §0.4, §2.6)."""
+    method = "nearest" if args.arch == "wgan" else "bilinear"  # Keras load_img's default
+
+    def load(path):
+        image = read_image(path, grayscale=args.c_dim == 1)
+        if args.crop:
+            image = center_crop(image, args.input_height, args.input_width)
+        if image.shape[:2] != (args.output_height, args.output_width):
+            image = resize(image, args.output_height, args.output_width, method)
+        return to_signed(image)
+    return load
+
+
+def folder_data(args):
+    """Images of data_dir/dataset/input_fname_pattern; grayscale files give c_dim 1."""
+    paths = list_images(os.path.join(args.data_dir, args.dataset), args.input_fname_pattern)
+    with Image.open(paths[0]) as first:
+        args.c_dim = 1 if first.mode in ("L", "1", "I;16", "I") and args.arch == "dcgan" else 3
+    shape = (args.output_height, args.output_width, args.c_dim)
+    return ImageFolder(paths, image_loader(args), shape, seed=args.seed)
+
+
+def wgan_rotation(seed):
+    """ImageDataGenerator(rotation_range=20) becomes RandomRotation with nearest fill."""
+    rotate = keras.layers.RandomRotation(20 / 360, fill_mode="nearest", seed=seed)
+
+    def augment(batch):
+        return (rotate(tf.clip_by_value(batch, -1.0, 1.0) * 0.5 + 0.5, training=True)
+                * 2.0 - 1.0)
+    return augment
+
+
+def training_data(args):
+    """(tf.data dataset, steps per epoch, dataset size, ImageFolder or None, sample inputs)."""
+    per_step = args.batch_size * (args.n_critic if args.arch == "wgan" else 1)
+    if args.mnist:
+        x, y = mnist_data(args)
+        args.c_dim = 1
+        size, folder = len(x), None
+        data = tf.data.Dataset.from_tensor_slices((x, y)).repeat()
+        data = data.batch(args.batch_size, drop_remainder=True)
+        sample_real = (x[:args.batch_size], y[:args.batch_size])
+    else:
+        folder = folder_data(args)
+        size = len(folder)
+        if size < per_step:
+            raise UserError(f"[!] Entire dataset size ({size}) is less than the configured "
+                            f"batch_size ({per_step}) in "
+                            f"{os.path.join(args.data_dir, args.dataset)}")
+        data = folder.dataset(args.batch_size)
+        if args.arch == "wgan":
+            data = data.map(wgan_rotation(args.seed)).batch(args.n_critic)
+        sample_real = None
+    steps = int(min(size, args.train_size) // per_step)
+    if steps < 1:
+        raise UserError(f"--train_size {args.train_size:g} leaves no full batch of "
+                        f"{per_step} images")
+    return data.prefetch(tf.data.AUTOTUNE), steps, size, folder, sample_real
+
+
+# ---- networks ----
+
+def build_gan(args):
+    """The networks and the GAN for --arch, compiled with their optimizers."""
+    if args.arch == "wgan":
+        gan = WGAN(model.build_wgan_generator(args.z_dim, 16 * args.gf_dim),
+                   model.build_wgan_critic(args.df_dim), args.z_dim, args.n_critic, args.clamp,
+                   seed=args.seed)
+        # Keras 2.1.2 RMSprop defaults: rho 0.9 (epsilon 1e-8 there; Keras 3 uses 1e-7).
+        gan.compile(keras.optimizers.RMSprop(args.learning_rate, rho=0.9),
+                    keras.optimizers.RMSprop(args.learning_rate, rho=0.9),
+                    jit_compile=args.jit_compile)
+        return gan
+    if args.arch == "anime":
+        generator = model.build_anime_generator(args.z_dim, args.gf_dim)
+        discriminator = model.build_anime_discriminator(args.df_dim)
+    else:
+        y_dim = 10 if args.mnist else None
+        generator = model.build_generator(args.z_dim, args.gf_dim, args.gfc_dim, args.c_dim,
+                                          y_dim, args.output_height, args.output_width)
+        discriminator = model.build_discriminator(args.df_dim, args.dfc_dim, args.c_dim, y_dim,
+                                                  args.output_height, args.output_width)
+    gan = DCGAN(generator, discriminator, args.z_dim, conditional=args.mnist,
+                g_steps=args.g_steps, z_dist=args.z_dist, from_logits=args.arch == "dcgan",
+                seed=args.seed)
+    # TF1 Adam's epsilon is 1e-8 (Keras 3 defaults to 1e-7).
+    gan.compile(keras.optimizers.Adam(args.learning_rate, beta_1=args.beta1, epsilon=1e-8),
+                keras.optimizers.Adam(args.learning_rate, beta_1=args.beta1, epsilon=1e-8),
+                jit_compile=args.jit_compile)
+    return gan
+
+
+def networks(gan):
+    if isinstance(gan, WGAN):
+        return {"generator": gan.generator, "critic": gan.critic}
+    return {"generator": gan.generator, "discriminator": gan.discriminator}
+
+
+def sample_images(gan, args, z, y=None):
+    """carpedm20's sampler runs BatchNorm on moving statistics; Anime_GAN sampled without
+    eval() and wgan_keras.py built BN with training=1, so those two use batch statistics."""
+    training = args.arch != "dcgan"
+    if isinstance(gan, WGAN):
+        return gan.generator(z, training=training).numpy()
+    return gan.generate(z, y, training=training).numpy()
+
+
+def value_range(args):
+    return (0.0, 1.0) if args.mnist else (-1.0, 1.0)
+
+
+def sample_latents(args, count=None):
+    return fixed_latents((count or args.batch_size, args.z_dim), args.seed,
+                         {"normal01": "normal"}.get(args.z_dist, args.z_dist))
+
+
+# ---- training ----
+
+class ProgressLine(StepCallback):
+    """The original's per-batch line (the epoch's running means of the losses)."""
+
+    def __init__(self, args, steps, initial_step):
+        super().__init__(initial_step)
+        self.args, self.steps, self.start = args, steps, time.time()
+
+    def on_step(self, logs):
+        if self.args.arch == "wgan":
+            print("[%d] Loss_D: %f Loss_G: %f Loss_D_real: %f Loss_D_fake %f" % (
+                self.step, logs["Loss_D"], logs["Loss_G"], logs["Loss_D_real"],
+                logs["Loss_D_fake"]), flush=True)
+        else:
+            print("Epoch: [%2d/%2d] [%4d/%4d] time: %4.4f, d_loss: %.8f, g_loss: %.8f" % (
+                self.epoch_index, self.args.epoch, self.batch, self.steps,
+                time.time() - self.start, logs["d_loss"], logs["g_loss"]), flush=True)
+
+
+def sample_grid(gan, args, sample_real, initial_step):
+    """Every --sample_freq steps: train_{epoch:02d}_{idx:04d}.png from the fixed sample_z
+    (and, for MNIST, the first batch's labels); dcgan also prints the original's [Sample]
+    losses on the first training batch."""
+    y = None if sample_real is None else sample_real[1]
+
+    def generate(z):
+        if sample_real is not None:
+            d_real, d_fake, g_loss = gan.losses_on(sample_real[0], y, z, training=False)
+            print("[Sample] d_loss: %.8f, g_loss: %.8f" % (d_real + d_fake, g_loss))
+        return sample_images(gan, args, z, y)
+
+    return SampleGrid(generate, sample_latents(args),
+                      os.path.join(args.output_dir, args.sample_dir),
+                      "train_{epoch_index:02d}_{batch:04d}.png", every_steps=args.sample_freq,
+                      value_range=value_range(args), initial_step=initial_step)
+
+
+def load_checkpoint(checkpoint):
+    """carpedm20's load() messages."""
+    print(" [*] Reading checkpoints...")
+    if checkpoint.restore():
+        print(f" [*] Success to read {checkpoint.directory} at step {checkpoint.step}")
+        print(" [*] Load SUCCESS")
+        return True
+    print(" [!] Load failed...")
+    return False
+
+
+@cli.exits_cleanly
+def main(argv=None):
+    args = parse_args(argv)
+    data, steps, size, folder, sample_real = training_data(args)
+    checkpoint_dir = os.path.join(args.output_dir, args.checkpoint_dir)
+    if args.train:
+        cli.prepare_output_dir(args, NETWORK_OPTIONS, checkpoint_dir)
+    strategy = cli.setup(args)
+    print(cli.startup_line(args, strategy, size))
+    with strategy.scope():
+        gan = build_gan(args)
+    optimizers = {"d_optimizer": gan.d_optimizer, "g_optimizer": gan.g_optimizer}
+    checkpoint = Checkpoint(checkpoint_dir, networks(gan), optimizers,
+                            every_steps=args.ckpt_freq)
+    loaded = load_checkpoint(checkpoint)
+    if args.train:
+        samples = os.path.join(args.output_dir, args.sample_dir)
+        callbacks = [checkpoint, ProgressLine(args, steps, checkpoint.step),
+                     sample_grid(gan, args, sample_real, checkpoint.step),
+                     LossHistory(args.output_dir, every_steps=args.sample_freq,
+                                 title=f"DCGAN ({args.arch})", initial_step=checkpoint.step),
+                     SampleGif(os.path.join(samples, "train_*.png"),
+                               os.path.join(args.output_dir, "evolution.gif"))]
+        fit_resumable(gan, data, checkpoint, args.epoch, steps_per_epoch=steps, verbose=0,
+                      shuffle=False, callbacks=callbacks)
+        if folder is not None and folder.skipped:
+            print(f"skipped {len(folder.skipped)} unreadable images of {size}")
+    elif not loaded:
+        raise UserError(f"[!] Train a model first, then run test mode (no checkpoint in "
+                        f"{checkpoint_dir}; add --train)")
+    if args.visualize:
+        from dcgan_tf.visualize import visualize
+        visualize(gan, args, option=1)
+    return gan
+
+
+if __name__ == "__main__":
+    main()
