@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-all data-lfw data-mnist data-celebA data-faces train-acgan train-ogan train-dcgan train-dcgan-mnist train-anime train-wgan train-pix2pix train-colorize
+.PHONY: install test test-all data-lfw data-mnist data-celebA data-faces data-facades train-acgan train-ogan train-dcgan train-dcgan-mnist train-anime train-wgan train-pix2pix train-colorize
 
 install: $(STAMP)
 
@@ -67,3 +67,23 @@ data/celebA data-celebA:
 data/faces data-faces:
 	@echo "error: the anime faces set (faces.zip, Anime_GAN's README) has no direct public" \
 	  "download; unpack it so that data/faces/*.jpg exist" >&2; exit 2
+
+# pix2pix: facades (the README's recipe, BtoA) and Lab colorization of any photo folder.
+FACADES_URL := http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/facades.tar.gz
+PHOTOS ?= data/photos
+
+train-pix2pix: $(STAMP) data/facades
+	$(PY) -m pix2pix_tf.train --mode train --input_dir data/facades/train \
+	  --output_dir runs/facades_train --which_direction BtoA --max_epochs 200
+
+data/facades:
+	$(MAKE) data-facades
+
+data-facades: $(STAMP)
+	$(PY) -m common.download $(FACADES_URL) data/facades
+
+train-colorize: $(STAMP)
+	@test -d $(PHOTOS) || { echo "error: put colour photos (*.jpg or *.png) in $(PHOTOS)," \
+	  "or run make train-colorize PHOTOS=path/to/photos" >&2; exit 2; }
+	$(PY) -m pix2pix_tf.train --mode train --input_dir $(PHOTOS) --output_dir runs/colorize \
+	  --lab_colorization --max_epochs 50

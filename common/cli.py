@@ -27,7 +27,7 @@ def parser(program, description):
 def add_common_flags(parser, program, seed=0):
     """--output-dir, --seed, --fresh, --jit-compile, --mixed-precision, --strategy."""
     group = parser.add_argument_group("shared flags")
-    group.add_argument("--output-dir", default=os.path.join("runs", program),
+    group.add_argument("--output-dir", "--output_dir", default=os.path.join("runs", program),
                        help="where samples/, checkpoints/, history.csv, losses.png go")
     group.add_argument("--seed", type=int, default=seed,
                        help="seeds NumPy, Python and Keras; fixes the sample latents")

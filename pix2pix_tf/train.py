@@ -1,0 +1,373 @@
+"""Command line for pix2pix: `python -m pix2pix_tf.train --mode train --input_dir ...`.
+
+Ports pix2pix.py's argparse flags, main() (train / test / export), its progress, summary,
+display and save cadence, options.json and index.html.
+"""
+import json
+import math
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from common import cli
+from common.callbacks import Checkpoint, LossHistory, StepCallback, fit_resumable
+from common.color import deprocess_lab, lab_to_rgb
+from common.data import ImageFolder, list_paired_images, paired_transform
+from common.errors import UserError
+from common.images import read_image, to_unit
+from pix2pix_tf.gan import LOSSES, Pix2Pix
+from pix2pix_tf.model import CROP_SIZE, build_discriminator, build_generator
+
+RESTORED_OPTIONS = ("which_direction", "ngf", "ndf", "lab_colorization")
+NETWORK_OPTIONS = ["which_direction", "ngf", "ndf", "lab_colorization", "separable_conv"]
+
+
+def parse_args(argv):
+    parser = cli.parser("pix2pix_tf", "pix2pix (affinelayer/pix2pix-tensorflow): U-Net + "
+                                      "PatchGAN image-to-image translation.")
+    add = parser.add_argument
+    add("--input_dir", help="path to folder containing images")
+    add("--mode", required=True, choices=["train", "test", "export"])
+    add("--checkpoint", default=None,
+        help="directory with checkpoint to resume training from or use for testing")
+    add("--max_steps", type=int, help="number of training steps (0 means 0)")
+    add("--max_epochs", type=int, help="number of training epochs")
+    add("--summary_freq", type=int, default=100, help="update summaries every summary_freq steps")
+    add("--progress_freq", type=int, default=50, help="display progress every progress_freq steps")
+    add("--display_freq", type=int, default=0,
+        help="write current training images every display_freq steps")
+    add("--save_freq", type=int, default=5000, help="save model every save_freq steps, 0 to disable")
+    add("--separable_conv", action="store_true", help="use separable convolutions in the generator")
+    add("--aspect_ratio", type=float, default=1.0,
+        help="aspect ratio of output images (width/height)")
+    add("--lab_colorization", action="store_true",
+        help="split input image into brightness (A) and color (B)")
+    add("--batch_size", type=int, default=1, help="number of images in batch")
+    add("--which_direction", type=str, default="AtoB", choices=["AtoB", "BtoA"])
+    add("--ngf", type=int, default=64, help="number of generator filters in first conv layer")
+    add("--ndf", type=int, default=64,
+        help="number of discriminator filters in first conv layer")
+    add("--scale_size", type=int, default=286,
+        help="scale images to this size before cropping to 256x256")
+    add("--flip", dest="flip", action="store_true", help="flip images horizontally")
+    add("--no_flip", dest="flip", action="store_false", help="don't flip images horizontally")
+    parser.set_defaults(flip=True)
+    add("--lr", type=float, default=0.0002, help="initial learning rate for adam")
+    add("--beta1", type=float, default=0.5, help="momentum term of adam")
+    add("--l1_weight", type=float, default=100.0, help="weight on L1 term for generator gradient")
+    add("--gan_weight", type=float, default=1.0, help="weight on GAN term for generator gradient")
+    add("--output_filetype", default="png", choices=["png", "jpeg"])
+    cli.add_common_flags(parser, "pix2pix_tf")
+    return parser.parse_args(argv)
+
+
+def restore_options(args):
+    """Test and export take the networks' options from the checkpoint's options.json."""
+    if args.checkpoint is None:
+        raise UserError(f"--mode {args.mode} needs --checkpoint DIR (a training run's "
+                        "--output_dir)")
+    path = os.path.join(args.checkpoint, "options.json")
+    if not os.path.exists(path):
+        raise UserError(f"--checkpoint {args.checkpoint} has no options.json; point it at a "
+                        "training run's --output_dir")
+    with open(path) as f:
+        saved = json.load(f)
+    for key in RESTORED_OPTIONS + ("separable_conv",):
+        if key in saved:
+            print("loaded", key, "=", saved[key])
+            setattr(args, key, saved[key])
+    # disable these features in test mode
+    args.scale_size, args.flip = CROP_SIZE, False
+
+
+def channels(args):
+    """(input channels, target channels): Lab colorization maps L (1) to ab (2)."""
+    if not args.lab_colorization:
+        return 3, 3
+    return (1, 2) if args.which_direction == "AtoB" else (2, 1)
+
+
+def build_model(args):
+    c_in, c_out = channels(args)
+    model = Pix2Pix(build_generator(args.ngf, c_in, c_out, args.separable_conv, seed=args.seed),
+                    build_discriminator(args.ndf, c_in, c_out), args.gan_weight, args.l1_weight)
+    model.compile(keras.optimizers.Adam(args.lr, beta_1=args.beta1, epsilon=1e-8),
+                  keras.optimizers.Adam(args.lr, beta_1=args.beta1, epsilon=1e-8),
+                  jit_compile=args.jit_compile)
+    return model
+
+
+def parameter_count(model):
+    return sum(int(np.prod(v.shape)) for v in model.generator.trainable_variables
+               + model.discriminator.trainable_variables)
+
+
+# ---- images out ----
+
+def to_uint8(images):
+    """tf.image.convert_image_dtype(saturate=True): clip to [0, 1], x 255.5, truncate."""
+    return np.floor(np.clip(images, 0.0, 1.0) * 255.5).clip(0, 255).astype(np.uint8)
+
+
+def augment(color, brightness):
+    """pix2pix's augment: RGB from ab channels and an L channel, both in [-1, 1] form."""
+    return np.asarray(lab_to_rgb(deprocess_lab(brightness, color)))
+
+
+def displayable(args, inputs, targets, outputs):
+    """(inputs, targets, outputs) as RGB or grey [0, 1] images, as the original's convert."""
+    deprocess = lambda x: (np.asarray(x) + 1) / 2
+    if args.lab_colorization and args.which_direction == "AtoB":
+        return deprocess(inputs), augment(targets, inputs), augment(outputs, inputs)
+    if args.lab_colorization:
+        return augment(inputs, targets), deprocess(targets), deprocess(outputs)
+    return deprocess(inputs), deprocess(targets), deprocess(outputs)
+
+
+def save_image(image, path, aspect_ratio):
+    image = to_uint8(image)
+    pil = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
+    if aspect_ratio != 1.0:
+        pil = pil.resize((int(round(CROP_SIZE * aspect_ratio)), CROP_SIZE), Image.BICUBIC)
+    pil.save(path)
+
+
+def save_images(args, names, batches, step=None):
+    """images/[{step:08d}-]{name}-{inputs,outputs,targets}.png; returns index filesets."""
+    image_dir = os.path.join(args.output_dir, "images")
+    os.makedirs(image_dir, exist_ok=True)
+    filesets = []
+    for i, name in enumerate(names):
+        fileset = {"name": name, "step": step}
+        for kind, images in zip(("inputs", "targets", "outputs"), batches):
+            filename = f"{name}-{kind}.png" if step is None else f"{step:08d}-{name}-{kind}.png"
+            fileset[kind] = filename
+            save_image(images[i], os.path.join(image_dir, filename), args.aspect_ratio)
+        filesets.append(fileset)
+    return filesets
+
+
+def append_index(args, filesets, step=False):
+    """index.html with a name / input / output / target table (and a step column)."""
+    index_path = os.path.join(args.output_dir, "index.html")
+    if os.path.exists(index_path):
+        index = open(index_path, "a")
+    else:
+        index = open(index_path, "w")
+        index.write("<html><body><table><tr>")
+        if step:
+            index.write("<th>step</th>")
+        index.write("<th>name</th><th>input</th><th>output</th><th>target</th></tr>\n")
+    with index:
+        for fileset in filesets:
+            index.write("<tr>")
+            if step:
+                index.write(f"<td>{fileset['step']}</td>")
+            index.write(f"<td>{fileset['name']}</td>")
+            for kind in ("inputs", "outputs", "targets"):
+                index.write(f"<td><img src='images/{fileset[kind]}'></td>")
+            index.write("</tr>\n")
+    return index_path
+
+
+# ---- data ----
+
+def examples(args, paths):
+    """(ImageFolder, transform): decoding through PIL, pix2pix's pairing in tf ops."""
+    folder = ImageFolder(paths, lambda p: to_unit(read_image(p)), (None, None, 3), seed=args.seed)
+    transform = paired_transform(args.which_direction, args.lab_colorization, args.scale_size,
+                                 CROP_SIZE, args.flip, seed=args.seed)
+    return folder, transform
+
+
+def fixed_examples(args, paths, count):
+    """The first `count` examples, unshuffled and unaugmented: names, inputs, targets."""
+    transform = paired_transform(args.which_direction, args.lab_colorization, CROP_SIZE,
+                                 CROP_SIZE, flip=False)
+    pairs = [transform(tf.constant(to_unit(read_image(p)))) for p in paths[:count]]
+    names = [os.path.splitext(os.path.basename(p))[0] for p in paths[:count]]
+    return names, np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+
+
+# ---- train ----
+
+class TrainingReport(StepCallback):
+    """The original's should(freq) cadence: progress lines, summaries, display images and
+    saves; stops at max_steps."""
+
+    def __init__(self, args, model, checkpoint, display, steps_per_epoch, max_steps):
+        super().__init__(checkpoint.step)
+        self.args, self.gan, self.checkpoint, self.display = args, model, checkpoint, display
+        self.spe, self.max_steps = steps_per_epoch, max_steps
+        self.start_step, self.start = checkpoint.step, time.time()
+        self.writer = tf.summary.create_file_writer(args.output_dir) \
+            if args.summary_freq > 0 else None
+
+    def should(self, freq):
+        return freq > 0 and (self.step % freq == 0 or self.step == self.max_steps)
+
+    def on_step(self, logs):
+        if self.should(self.args.summary_freq):
+            print("recording summary")
+            self.summary(logs)
+        if self.should(self.args.display_freq):
+            print("saving display images")
+            names, inputs, targets = self.display
+            filesets = save_images(self.args, names, self.generate(inputs, targets), self.step)
+            append_index(self.args, filesets, step=True)
+        if self.should(self.args.progress_freq):
+            self.progress(logs)
+        if self.should(self.args.save_freq):
+            print("saving model")
+            self.checkpoint.save()
+        if self.step >= self.max_steps:
+            self.model.stop_training = True
+
+    def generate(self, inputs, targets):
+        outputs = self.gan.generator(inputs, training=True).numpy()
+        return displayable(self.args, inputs, targets, outputs)
+
+    def progress(self, logs):
+        rate = (self.step - self.start_step) * self.args.batch_size / (time.time() - self.start)
+        remaining = (self.max_steps - self.step) * self.args.batch_size / rate
+        print("progress  epoch %d  step %d  image/sec %0.1f  remaining %dm" % (
+            math.ceil(self.step / self.spe), (self.step - 1) % self.spe + 1, rate,
+            remaining / 60))
+        for name in LOSSES:
+            print(name, float(logs[name]))
+
+    def summary(self, logs):
+        names, inputs, targets = self.display
+        images = self.generate(inputs, targets)
+        with self.writer.as_default(step=self.step):
+            tf.summary.scalar("discriminator_loss", float(logs["discrim_loss"]))
+            tf.summary.scalar("generator_loss_GAN", float(logs["gen_loss_GAN"]))
+            tf.summary.scalar("generator_loss_L1", float(logs["gen_loss_L1"]))
+            for kind, batch in zip(("inputs", "targets", "outputs"), images):
+                tf.summary.image(kind, to_uint8(batch), max_outputs=len(names))
+        self.writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self.writer is not None:
+            self.writer.close()
+
+
+def train(args, paths, model):
+    steps_per_epoch = math.ceil(len(paths) / args.batch_size)
+    if args.max_steps is not None:
+        max_steps = args.max_steps
+    elif args.max_epochs is not None:
+        max_steps = steps_per_epoch * args.max_epochs
+    else:
+        max_steps = 2 ** 32
+    checkpoint = Checkpoint(os.path.join(args.output_dir, "checkpoints"),
+                            {"generator": model.generator, "discriminator": model.discriminator},
+                            {"d_optimizer": model.d_optimizer, "g_optimizer": model.g_optimizer})
+    source = Checkpoint(os.path.join(args.checkpoint, "checkpoints"), checkpoint.networks,
+                        checkpoint.optimizers) if args.checkpoint else checkpoint
+    if source.restore():
+        print("loading model from checkpoint")
+        checkpoint.step, checkpoint.epoch = source.step, source.epoch
+    if checkpoint.step >= max_steps:
+        print(f"already trained {checkpoint.step} of {max_steps} steps")
+        return model
+    folder, transform = examples(args, paths)
+    data = folder.dataset(args.batch_size, transform=transform)
+    display = fixed_examples(args, paths, args.batch_size)
+    report = TrainingReport(args, model, checkpoint, display, steps_per_epoch, max_steps)
+    history = LossHistory(args.output_dir, every_steps=args.progress_freq, title="pix2pix",
+                          initial_step=checkpoint.step)
+    fit_resumable(model, data, checkpoint, math.ceil(max_steps / steps_per_epoch),
+                  steps_per_epoch=steps_per_epoch, verbose=0, shuffle=False,
+                  callbacks=[checkpoint, history, report])
+    checkpoint.save()
+    if folder.skipped:
+        print(f"skipped {len(folder.skipped)} unreadable images of {len(folder)}")
+    return model
+
+
+# ---- test and export ----
+
+def load_generator(args, model):
+    weights = os.path.join(args.checkpoint, "checkpoints", "generator.weights.h5")
+    if not os.path.exists(weights):
+        raise UserError(f"--checkpoint {args.checkpoint} has no checkpoints/generator.weights.h5")
+    print("loading model from checkpoint")
+    model.generator.load_weights(weights)
+
+
+def test(args, paths, model):
+    """One pass over input_dir: images/{name}-{inputs,outputs,targets}.png and index.html."""
+    load_generator(args, model)
+    max_steps = math.ceil(len(paths) / args.batch_size)
+    if args.max_steps is not None:
+        max_steps = min(max_steps, args.max_steps)
+    start = time.time()
+    for step in range(max_steps):
+        batch = paths[step * args.batch_size:(step + 1) * args.batch_size]
+        names, inputs, targets = fixed_examples(args, batch, len(batch))
+        outputs = model.generator(inputs, training=True).numpy()
+        filesets = save_images(args, names, displayable(args, inputs, targets, outputs))
+        for fileset in filesets:
+            print("evaluated image", fileset["name"])
+        index_path = append_index(args, filesets)
+    print("wrote index at", index_path)
+    print("rate", (time.time() - start) / max_steps)
+
+
+def export_model(generator):
+    """An image-to-image model: sRGB [0, 1] 256x256x3 in, sRGB [0, 1] out."""
+    image = keras.Input((CROP_SIZE, CROP_SIZE, 3), name="image")
+    x = keras.layers.Rescaling(2.0, offset=-1.0, name="preprocess")(image)
+    x = generator(x)
+    return keras.Model(image, keras.layers.Rescaling(0.5, offset=0.5, name="deprocess")(x),
+                       name="pix2pix_export")
+
+
+def export(args, model):
+    if args.lab_colorization:
+        raise UserError("export is not supported for --lab_colorization (as the original)")
+    load_generator(args, model)
+    os.makedirs(args.output_dir, exist_ok=True)
+    path = os.path.join(args.output_dir, "export.keras")
+    export_model(model.generator).save(path)
+    print("exported model to", path)
+    return path
+
+
+@cli.exits_cleanly
+def main(argv=None):
+    args = parse_args(argv)
+    if args.mode in ("test", "export"):
+        restore_options(args)
+    elif args.scale_size < CROP_SIZE:
+        raise UserError(f"--scale_size {args.scale_size} must be at least {CROP_SIZE}")
+    if args.mode != "export" and not args.input_dir:
+        raise UserError(f"--mode {args.mode} needs --input_dir")
+    paths = [] if args.mode == "export" else \
+        list_paired_images(args.input_dir, split=not args.lab_colorization)
+    if args.mode == "train":
+        cli.prepare_output_dir(args, NETWORK_OPTIONS)
+    else:
+        os.makedirs(args.output_dir, exist_ok=True)
+    strategy = cli.setup(args)
+    for key, value in sorted(vars(args).items()):
+        print(key, "=", value)
+    with strategy.scope():
+        model = build_model(args)
+    if args.mode == "export":
+        return export(args, model)
+    print("examples count =", len(paths))
+    print(cli.startup_line(args, strategy, len(paths)))
+    print("parameter_count =", parameter_count(model))
+    if args.mode == "train":
+        return train(args, paths, model)
+    return test(args, paths, model)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+import os
+import re
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from common.data import paired_transform
+from pix2pix_tf import infer, process, train
+from pix2pix_tf.gan import EPS, pix2pix_losses
+from pix2pix_tf.model import AlwaysOnDropout, build_discriminator, build_generator
+
+
+def trainable(m):
+    return sum(int(np.prod(v.shape)) for v in m.trainable_variables)
+
+
+def test_parameter_counts_match_the_original():
+    g, d = build_generator(), build_discriminator()
+    assert trainable(g) == 54_420_483 and trainable(d) == 2_769_601
+    assert trainable(g) + trainable(d) == 57_190_084
+    assert trainable(build_generator(separable_conv=True)) + trainable(d) == 6_314_292
+
+
+def test_patch_output_skips_and_dropout():
+    g, d = build_generator(ngf=4, seed=1), build_discriminator(ndf=4)
+    x = tf.random.uniform((1, 256, 256, 3), -1, 1)
+    assert d([x, x]).shape == (1, 30, 30, 1)
+    assert d.get_layer("layer_4").output.shape[1:3] == (31, 31)
+    for k in range(1, 8):
+        skip = g.get_layer("encoder_1" if k == 1 else f"encoder_{k}_batchnorm").output
+        assert g.get_layer(f"decoder_{k}_concat").input[1] is skip
+    dropouts = sorted(l.name for l in g.layers if isinstance(l, AlwaysOnDropout))
+    assert dropouts == ["decoder_6_dropout", "decoder_7_dropout", "decoder_8_dropout"]
+    # dropout stays on and BatchNorm uses batch statistics even in inference calls
+    assert not np.allclose(g(x, training=False).numpy(), g(x, training=False).numpy())
+
+
+def test_losses_equal_the_formulas():
+    rng = np.random.default_rng(0)
+    real, fake = rng.uniform(0.01, 0.99, (2, 1, 30, 30, 1)).astype(np.float32)
+    targets, outputs = rng.uniform(-1, 1, (2, 1, 8, 8, 3)).astype(np.float32)
+    losses = pix2pix_losses(targets, outputs, real, fake, gan_weight=1.0, l1_weight=100.0)
+    d = np.mean(-(np.log(real + EPS) + np.log(1 - fake + EPS)))
+    gan = np.mean(-np.log(fake + EPS))
+    l1 = np.mean(np.abs(targets - outputs))
+    assert float(losses["discrim_loss"]) == pytest.approx(d, rel=1e-5)
+    assert float(losses["gen_loss_GAN"]) == pytest.approx(gan, rel=1e-5)
+    assert float(losses["gen_loss_L1"]) == pytest.approx(l1, rel=1e-5)
+    assert float(losses["gen_loss"]) == pytest.approx(gan + 100 * l1, rel=1e-5)
+
+
+def test_lab_colorization_pipeline_ranges_and_shapes():
+    image = tf.random.uniform((300, 280, 3))
+    inputs, targets = paired_transform("AtoB", lab_colorization=True, seed=1)(image)
+    assert inputs.shape == (256, 256, 1) and targets.shape == (256, 256, 2)
+    assert -1 <= float(tf.reduce_min(inputs)) and float(tf.reduce_max(inputs)) <= 1
+    assert float(tf.reduce_max(tf.abs(targets))) <= 1.0
+    inputs, targets = paired_transform("BtoA", lab_colorization=True, seed=1)(image)
+    assert inputs.shape[-1] == 2 and targets.shape[-1] == 1
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_random_flip_resize_crop_keep_the_pair_aligned(seed):
+    a = np.random.default_rng(seed).random((256, 256, 3)).astype(np.float32)
+    pair = tf.constant(np.concatenate([a, 1.0 - a], axis=1))  # B = 255 - A per pixel
+    inputs, targets = paired_transform("AtoB", scale_size=286, flip=True, seed=seed)(pair)
+    assert inputs.shape == (256, 256, 3)
+    np.testing.assert_allclose(targets.numpy(), -inputs.numpy(), atol=1e-5)
+    inputs, targets = paired_transform("BtoA", scale_size=286, flip=True, seed=seed)(pair)
+    np.testing.assert_allclose(targets.numpy(), -inputs.numpy(), atol=1e-5)
+
+
+def write_pairs(directory, count):
+    """A|B pairs, 512x256, whose B half is 255 - A."""
+    os.makedirs(directory, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        a = rng.integers(0, 256, (256, 256, 3), dtype=np.uint8)
+        Image.fromarray(np.concatenate([a, 255 - a], axis=1)).save(
+            os.path.join(directory, f"{i}.png"))
+    return directory
+
+
+def referenced_images_exist(output_dir):
+    html = open(os.path.join(output_dir, "index.html")).read()
+    sources = re.findall(r"src='([^']+)'", html)
+    assert sources
+    return all(os.path.exists(os.path.join(output_dir, s)) for s in sources)
+
+
+def test_train_test_export_modes(tmp_path, capsys):
+    pairs = write_pairs(str(tmp_path / "pairs"), 2)
+    run = str(tmp_path / "run")
+    small = ["--ngf", "4", "--ndf", "4"]
+    train.main(["--mode", "train", "--input_dir", pairs, "--output_dir", run, *small,
+                "--max_steps", "2", "--display_freq", "1", "--progress_freq", "1",
+                "--summary_freq", "2"])
+    out = capsys.readouterr().out
+    assert "parameter_count =" in out and "progress  epoch 1  step 2" in out
+    assert referenced_images_exist(run)
+    assert any(n.startswith("events.out.tfevents") for n in os.listdir(run))
+    model = train.main(["--mode", "train", "--input_dir", pairs, "--output_dir", run, *small,
+                        "--max_steps", "3"])
+    assert int(model.g_optimizer.iterations) == 3
+    assert "loading model from checkpoint" in capsys.readouterr().out
+
+    test_dir = str(tmp_path / "test")
+    train.main(["--mode", "test", "--input_dir", pairs, "--output_dir", test_dir,
+                "--checkpoint", run])
+    out = capsys.readouterr().out
+    assert "loaded ngf = 4" in out and "evaluated image 0" in out
+    assert referenced_images_exist(test_dir)
+
+    export_dir = str(tmp_path / "export")
+    train.main(["--mode", "export", "--output_dir", export_dir, "--checkpoint", run])
+    a_half = str(tmp_path / "a0.png")
+    Image.fromarray(np.asarray(Image.open(os.path.join(pairs, "0.png")))[:, :256]).save(a_half)
+    result = infer.main([a_half, str(tmp_path / "b0.png"),
+                         "--model", os.path.join(export_dir, "export.keras")])
+    expected = np.asarray(Image.open(os.path.join(test_dir, "images", "0-outputs.png")))
+    assert result.shape == (256, 256, 3) and result.std() > 0
+    assert np.abs(result.astype(int) - expected.astype(int)).max() <= 1
+
+
+def test_lab_colorization_trains_on_single_photos(tmp_path):
+    photos = tmp_path / "photos"
+    os.makedirs(photos)
+    for i in range(2):
+        Image.new("RGB", (300, 260), (200, 30 * i, 40)).save(photos / f"p{i}.jpg")
+    run = str(tmp_path / "run")
+    train.main(["--mode", "train", "--input_dir", str(photos), "--output_dir", run,
+                "--lab_colorization", "--ngf", "4", "--ndf", "4", "--max_steps", "1",
+                "--display_freq", "1"])
+    image = Image.open(os.path.join(run, "images", "00000001-p0-targets.png"))
+    assert image.mode == "RGB" and image.size == (256, 256)
+    assert np.asarray(image)[..., 0].mean() > 150  # the red photo keeps its colour
+
+
+def expect_exit_2(capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        train.main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+
+
+def test_bad_inputs(tmp_path, capsys):
+    out = ["--output_dir", str(tmp_path / "out")]
+    expect_exit_2(capsys, ["--mode", "train", "--input_dir", str(tmp_path / "no"), *out],
+                  "does not exist")
+    os.makedirs(tmp_path / "empty")
+    expect_exit_2(capsys, ["--mode", "train", "--input_dir", str(tmp_path / "empty"), *out],
+                  "contains no image files")
+    odd = str(tmp_path / "odd")
+    os.makedirs(odd)
+    Image.new("RGB", (301, 256)).save(os.path.join(odd, "0.png"))
+    expect_exit_2(capsys, ["--mode", "train", "--input_dir", odd, *out],
+                  "cannot be split into equal A|B halves")
+    expect_exit_2(capsys, ["--mode", "test", "--input_dir", odd, *out], "needs --checkpoint")
+
+
+def test_process_operations(tmp_path):
+    src = tmp_path / "src"
+    os.makedirs(src)
+    Image.new("RGB", (40, 30), (250, 10, 10)).save(src / "a.jpg")
+    Image.new("L", (30, 40), 128).save(src / "b.png")
+    common = ["--input_dir", str(src)]
+    assert process.main([*common, "--operation", "resize", "--size", "16",
+                         "--output_dir", str(tmp_path / "r")]) == 2
+    assert Image.open(tmp_path / "r" / "a.png").size == (16, 16)
+    assert process.main([*common, "--operation", "resize", "--size", "16",
+                         "--output_dir", str(tmp_path / "r")]) == 0  # skips existing
+    process.main(["--input_dir", str(tmp_path / "r"), "--operation", "blank", "--size", "16",
+                  "--output_dir", str(tmp_path / "bl")])
+    blanked = np.asarray(Image.open(tmp_path / "bl" / "a.png"))
+    assert (blanked[7, 7] == 255).all() and blanked[0, 0, 1] < 50
+    process.main([*common, "--operation", "grayscale", "--output_dir", str(tmp_path / "g")])
+    assert Image.open(tmp_path / "g" / "a.png").mode == "L"
+    process.main(["--input_dir", str(tmp_path / "r"), "--operation", "edges",
+                  "--output_dir", str(tmp_path / "e")])
+    process.main(["--input_dir", str(tmp_path / "r"), "--b_dir", str(tmp_path / "bl"),
+                  "--operation", "combine", "--output_dir", str(tmp_path / "c")])
+    assert Image.open(tmp_path / "c" / "b.png").size == (32, 16)
+    counts = process.main(["--dir", str(tmp_path / "c"), "--operation", "split",
+                           "--train_frac", "0.5"])
+    assert counts == {"train": 1, "test": 0, "val": 1}
+
+
+def test_edges_finds_a_boundary():
+    image = np.zeros((16, 16, 3), np.uint8)
+    image[:, 8:] = 255
+    lines = process.edges(image)
+    assert lines[5, 7, 0] == 0 and lines[5, 2, 0] == 255
