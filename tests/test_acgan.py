@@ -126,3 +126,15 @@ def test_bad_data_dir_is_one_line_exit_2(tmp_path, capsys):
     bad = write_mnist_dir(str(tmp_path / "count"), 10, 10)
     write_idx(os.path.join(bad, "train-labels-idx1-ubyte"), np.zeros(12), 2049)
     expect_exit_2(capsys, ["--data-dir", bad], "10 images but 12 labels")
+
+
+def test_command_line_bad_data_dir_exits_2_without_traceback(tmp_path):
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, "-m", "acgan_mnist.train", "--data-dir",
+                             str(tmp_path / "missing")], capture_output=True, text=True,
+                            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == \
+        f"error: MNIST data directory {tmp_path / 'missing'} does not exist"
