@@ -8,6 +8,7 @@ import tensorflow as tf
 from keras import ops
 
 from acgan_mnist.model import NUM_CLASSES
+from common.gan import TwoPlayerGAN
 
 SOFT_REAL = 0.95  # one-sided soft labels of the final example (PR #8482)
 AUX_REAL_WEIGHT = 2.0  # sample weight of the real half's auxiliary loss; fakes get 0
@@ -33,27 +34,14 @@ def generation_loss(targets, probabilities):
     return ops.mean(keras.losses.binary_crossentropy(targets, probabilities))
 
 
-class ACGAN(keras.Model):
+class ACGAN(TwoPlayerGAN):
     """Owns the generator and discriminator; fit() runs the example's training loop."""
 
     def __init__(self, generator, discriminator, latent_size=100, **kwargs):
-        super().__init__(**kwargs)
-        self.generator, self.discriminator = generator, discriminator
+        super().__init__(generator, discriminator,
+                         [f"{who}_{name}" for who in ("d", "g") for name in TRACKED], **kwargs)
         self.latent_size = latent_size
         self.seed_generator = keras.random.SeedGenerator(1337)
-        self.trackers = {f"{who}_{name}": keras.metrics.Mean(name=f"{who}_{name}")
-                         for who in ("d", "g") for name in TRACKED}
-
-    def compile(self, d_optimizer, g_optimizer, **kwargs):
-        super().compile(**kwargs)
-        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
-        # Built now so a checkpoint's optimizer state can be restored before the first step.
-        d_optimizer.build(self.discriminator.trainable_variables)
-        g_optimizer.build(self.generator.trainable_variables)
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
 
     def sample_inputs(self, count):
         """Noise U(-1, 1) and uniformly sampled class labels, as the example drew them."""
@@ -83,10 +71,11 @@ class ACGAN(keras.Model):
         target = ops.full(ops.shape(generation), target)
         return generation_loss(target, generation), auxiliary_loss(sampled, auxiliary)
 
-    def record(self, who, gen_loss, aux_loss):
-        self.trackers[f"{who}_loss"].update_state(gen_loss + aux_loss)
-        self.trackers[f"{who}_generation_loss"].update_state(gen_loss)
-        self.trackers[f"{who}_auxiliary_loss"].update_state(aux_loss)
+    def record_player(self, who, gen_loss, aux_loss):
+        """The example's [loss, generation_loss, auxiliary_loss] for "d" or "g"."""
+        return self.record(**{f"{who}_loss": gen_loss + aux_loss,
+                              f"{who}_generation_loss": gen_loss,
+                              f"{who}_auxiliary_loss": aux_loss})
 
     def train_step(self, data):
         images, labels = data
@@ -109,9 +98,8 @@ class ACGAN(keras.Model):
         g_vars = self.generator.trainable_variables
         self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
 
-        self.record("d", d_gen, d_aux)
-        self.record("g", g_gen, g_aux)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        self.record_player("d", d_gen, d_aux)
+        return self.record_player("g", g_gen, g_aux)
 
     def test_step(self, data):
         """The example's end-of-epoch evaluation: hard labels 1/0, no sample weights, dropout
@@ -120,8 +108,8 @@ class ACGAN(keras.Model):
         batch = ops.shape(images)[0]
         noise, sampled = self.sample_inputs(batch)
         fakes = self.generator([noise, sampled], training=False)
-        self.record("d", *self.discriminator_losses(images, labels, fakes, sampled, 1.0, None,
-                                                    training=False))
+        self.record_player("d", *self.discriminator_losses(images, labels, fakes, sampled, 1.0,
+                                                           None, training=False))
         noise, sampled = self.sample_inputs(2 * batch)
-        self.record("g", *self.generator_losses(noise, sampled, 1.0, training=False))
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return self.record_player("g", *self.generator_losses(noise, sampled, 1.0,
+                                                              training=False))

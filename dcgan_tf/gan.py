@@ -9,6 +9,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from common.gan import TwoPlayerGAN
+
 
 def sample_z(shape, distribution, seed):
     """carpedm20's z_dist: uniform_signed U(-1, 1) (the classic default), uniform_unsigned,
@@ -33,29 +35,16 @@ def bce_probabilities(probabilities, target):
     return ops.mean(-(target * log_p + (1.0 - target) * log_1mp))
 
 
-class DCGAN(keras.Model):
+class DCGAN(TwoPlayerGAN):
     """fit() on image batches, or (image, one-hot y) batches when conditional."""
 
     def __init__(self, generator, discriminator, z_dim=100, conditional=False, g_steps=2,
                  z_dist="uniform_signed", from_logits=True, seed=0, **kwargs):
-        super().__init__(**kwargs)
-        self.generator, self.discriminator = generator, discriminator
+        super().__init__(generator, discriminator,
+                         ("d_loss", "g_loss", "d_loss_real", "d_loss_fake"), **kwargs)
         self.z_dim, self.conditional, self.g_steps = z_dim, conditional, g_steps
         self.z_dist, self.from_logits = z_dist, from_logits
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.trackers = {name: keras.metrics.Mean(name=name)
-                         for name in ("d_loss", "g_loss", "d_loss_real", "d_loss_fake")}
-
-    def compile(self, d_optimizer, g_optimizer, **kwargs):
-        super().compile(**kwargs)
-        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
-        # Built now so a checkpoint's optimizer state can be restored before the first step.
-        d_optimizer.build(self.discriminator.trainable_variables)
-        g_optimizer.build(self.generator.trainable_variables)
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
 
     def cross_entropy(self, output, target):
         if self.from_logits:
@@ -99,33 +88,24 @@ class DCGAN(keras.Model):
                 d_fake = self.discriminate(self.generate(z, y, training=True), y)
                 g_loss = self.cross_entropy(d_fake, 1.0)
             self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
-        for name, value in (("d_loss", d_loss), ("g_loss", g_loss),
-                            ("d_loss_real", d_loss_real), ("d_loss_fake", d_loss_fake)):
-            self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return self.record(d_loss=d_loss, g_loss=g_loss, d_loss_real=d_loss_real,
+                           d_loss_fake=d_loss_fake)
 
 
-class WGAN(keras.Model):
+class WGAN(TwoPlayerGAN):
     """fit() on stacks of n_critic real batches: shape (n_critic, batch, 96, 96, 3)."""
 
     def __init__(self, generator, critic, z_dim=100, n_critic=5, clip_value=0.01, seed=0,
                  **kwargs):
-        super().__init__(**kwargs)
-        self.generator, self.critic = generator, critic
+        super().__init__(generator, critic, ("Loss_D", "Loss_G", "Loss_D_real", "Loss_D_fake"),
+                         **kwargs)
         self.z_dim, self.n_critic, self.clip_value = z_dim, n_critic, clip_value
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.trackers = {name: keras.metrics.Mean(name=name)
-                         for name in ("Loss_D", "Loss_G", "Loss_D_real", "Loss_D_fake")}
-
-    def compile(self, d_optimizer, g_optimizer, **kwargs):
-        super().compile(**kwargs)
-        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
-        d_optimizer.build(self.critic.trainable_variables)
-        g_optimizer.build(self.generator.trainable_variables)
 
     @property
-    def metrics(self):
-        return list(self.trackers.values())
+    def critic(self):
+        """wgan_keras.py's netD: the discriminator without a sigmoid."""
+        return self.discriminator
 
     def noise(self, batch):
         return keras.random.normal((batch, self.z_dim), seed=self.seed_generator)
@@ -156,7 +136,5 @@ class WGAN(keras.Model):
             g_loss = -ops.mean(self.critic(fakes, training=True))
         self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
         # The script prints the last critic iteration's figures beside the generator's.
-        for name, value in (("Loss_D", d_real - d_fake), ("Loss_G", g_loss),
-                            ("Loss_D_real", d_real), ("Loss_D_fake", d_fake)):
-            self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return self.record(Loss_D=d_real - d_fake, Loss_G=g_loss, Loss_D_real=d_real,
+                           Loss_D_fake=d_fake)

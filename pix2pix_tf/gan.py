@@ -4,9 +4,10 @@ The original computed one forward pass, applied the discriminator update and the
 control dependency, the generator update. Here both gradients come from the same forward
 pass and the discriminator's update is applied first.
 """
-import keras
 import tensorflow as tf
 from keras import ops
+
+from common.gan import TwoPlayerGAN
 
 EPS = 1e-12
 EMA_DECAY = 0.99
@@ -24,22 +25,15 @@ def pix2pix_losses(targets, outputs, predict_real, predict_fake, gan_weight=1.0,
             "gen_loss_L1": gen_loss_l1, "gen_loss": gen_loss}
 
 
-class Pix2Pix(keras.Model):
+class Pix2Pix(TwoPlayerGAN):
     """fit() on (inputs, targets) batches in [-1, 1]. Reports the original's displayed
     figures: 0.99 moving averages of the three losses, started at 0 without debiasing."""
 
     def __init__(self, generator, discriminator, gan_weight=1.0, l1_weight=100.0, **kwargs):
-        super().__init__(**kwargs)
-        self.generator, self.discriminator = generator, discriminator
+        super().__init__(generator, discriminator, **kwargs)
         self.gan_weight, self.l1_weight = gan_weight, l1_weight
         self.averages = {name: self.add_variable((), initializer="zeros", trainable=False,
                                                  name=f"{name}_ema") for name in LOSSES}
-
-    def compile(self, d_optimizer, g_optimizer, **kwargs):
-        super().compile(**kwargs)
-        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
-        d_optimizer.build(self.discriminator.trainable_variables)
-        g_optimizer.build(self.generator.trainable_variables)
 
     def forward(self, inputs, targets):
         """Generator, then the discriminator twice (real and fake pairs: separate batch

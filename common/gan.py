@@ -1,0 +1,31 @@
+"""The part every two-player port shares: a keras.Model that owns a generator and a
+discriminator (or critic), an optimizer for each, and Mean trackers named like the
+original's printed losses. Each program's gan.py subclasses it and writes train_step.
+"""
+import keras
+
+
+class TwoPlayerGAN(keras.Model):
+    """compile(d_optimizer=..., g_optimizer=...); `record(name=value, ...)` updates the
+    trackers and returns their results, the dict a train_step returns."""
+
+    def __init__(self, generator, discriminator, tracked=(), **kwargs):
+        super().__init__(**kwargs)
+        self.generator, self.discriminator = generator, discriminator
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in tracked}
+
+    def compile(self, d_optimizer, g_optimizer, **kwargs):
+        super().compile(**kwargs)
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+        # Built now so a checkpoint's optimizer state can be restored before the first step.
+        d_optimizer.build(self.discriminator.trainable_variables)
+        g_optimizer.build(self.generator.trainable_variables)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def record(self, **values):
+        for name, value in values.items():
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
