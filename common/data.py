@@ -255,7 +255,12 @@ def load_mnist(data_dir=None):
     A directory: IDX files, raw or .gz (Fashion-MNIST's work too). A file: .npz."""
     if data_dir is None:
         import keras
-        return keras.datasets.mnist.load_data()
+        try:
+            return keras.datasets.mnist.load_data()
+        except Exception as error:  # keras raises a bare Exception for a failed download
+            raise UserError(f"cannot download MNIST through keras.datasets ({error}); pass "
+                            "--data-dir with MNIST-format IDX files (e.g. "
+                            "/usr/share/datasets/fashion-mnist) or an .npz") from error
     if os.path.isdir(data_dir):
         return _read_idx_split(data_dir, "train"), _read_idx_split(data_dir, "test")
     if os.path.isfile(data_dir) and data_dir.endswith(".npz"):

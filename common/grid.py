@@ -8,7 +8,7 @@ import os
 import numpy as np
 from PIL import Image
 
-from common.images import to_uint8
+from common.images import bytescale, to_uint8
 
 
 def image_manifold_size(num_images):
@@ -39,12 +39,18 @@ def merge(images, size):
 
 
 def save_grid(images, path, size=None, value_range=(-1.0, 1.0)):
-    """Save N x H x W x C float images (C = 1 or 3, values in value_range) as one PNG grid."""
+    """Save N x H x W x C float images (C = 1 or 3, values in value_range) as one PNG grid.
+
+    value_range=None reproduces scipy.misc.imsave on floats: the grid is stretched to its own
+    min..max (common.images.bytescale), as the anime DCGAN and the Keras WGAN saved theirs."""
     images = np.asarray(images)
     if images.ndim == 3:
         images = images[..., None]
     size = size or image_manifold_size(len(images))
-    grid = merge(to_uint8(images, value_range), size)
+    if value_range is None:
+        grid = bytescale(merge(images, size))
+    else:
+        grid = merge(to_uint8(images, value_range), size)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(path)
     return path

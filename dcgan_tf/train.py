@@ -218,6 +218,10 @@ def sample_images(gan, args, z, y=None):
 
 
 def value_range(args):
+    """Grids of [0, 1] MNIST or [-1, 1] images; anime and WGAN grids went through
+    scipy.misc.imsave on floats, which stretched each grid to its own min..max (None)."""
+    if args.arch != "dcgan":
+        return None
     return (0.0, 1.0) if args.mnist else (-1.0, 1.0)
 
 

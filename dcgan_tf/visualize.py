@@ -32,10 +32,6 @@ def sweep(z, idx, args):
     return z
 
 
-def frames(images, args):
-    return list(to_uint8(images, value_range(args)))
-
-
 def visualize(gan, args, option, sample_dir=None, seed=None):
     """Write option's files into sample_dir (the run's --sample_dir by default)."""
     sample_dir = sample_dir or os.path.join(args.output_dir, args.sample_dir)
@@ -44,6 +40,8 @@ def visualize(gan, args, option, sample_dir=None, seed=None):
     batch, z_dim = args.batch_size, args.z_dim
     frame_dim = int(math.ceil(math.sqrt(batch)))
     size, vrange = (frame_dim, frame_dim), value_range(args)
+    # GIF frames: carpedm20's make_gif wrote (x + 1) / 2 * 255, never byte-scaled
+    gif_range = vrange or (-1.0, 1.0)
     written = []
 
     def generate(z):
@@ -62,18 +60,18 @@ def visualize(gan, args, option, sample_dir=None, seed=None):
     elif option == 2:
         for idx in rng.integers(0, z_dim, z_dim):
             z = sweep(np.tile(rng.uniform(-0.2, 0.2, z_dim), (batch, 1)), idx, args)
-            written.append(save_gif(frames(generate(z), args), os.path.join(
+            written.append(save_gif(list(to_uint8(generate(z), gif_range)), os.path.join(
                 sample_dir, f"test_gif_{idx}.gif"), 2.0 / batch))
     elif option in (3, 4):
         image_set = []
         for idx in range(z_dim):
             image_set.append(generate(sweep(np.zeros((batch, z_dim)), idx, args)))
-            written.append(save_gif(frames(image_set[-1], args), os.path.join(
+            written.append(save_gif(list(to_uint8(image_set[-1], gif_range)), os.path.join(
                 sample_dir, f"test_gif_{idx}.gif"), 2.0 / batch))
         if option == 4:
             # Walk frame index 0..batch-1 and back; each frame tiles every dimension's image.
             order = list(range(batch)) + list(range(batch - 1, -1, -1))
-            merged = [merge(to_uint8(np.stack([images[t] for images in image_set]), vrange),
+            merged = [merge(to_uint8(np.stack([images[t] for images in image_set]), gif_range),
                             image_manifold_size(z_dim)) for t in order]
             written.append(save_gif(merged, os.path.join(sample_dir, "test_gif_merged.gif"),
                                     8.0 / len(merged)))

@@ -45,3 +45,10 @@ def test_make_gif_has_every_frame(tmp_path):
     with Image.open(gif) as image:
         assert image.n_frames == 3
     assert os.path.getsize(gif) > 0
+
+
+def test_save_grid_without_range_stretches_like_scipy_imsave(tmp_path):
+    images = np.full((2, 2, 2, 3), 0.1, np.float32)
+    images[1] = 0.3
+    array = np.asarray(Image.open(save_grid(images, str(tmp_path / "g.png"), value_range=None)))
+    assert array[0, 0, 0] == 0 and array[0, 2, 0] == 255
