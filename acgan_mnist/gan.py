@@ -87,16 +87,18 @@ class ACGAN(TwoPlayerGAN):
             d_gen, d_aux = self.discriminator_losses(images, labels, fakes, sampled,
                                                      SOFT_REAL, AUX_REAL_WEIGHT, training=True)
             d_loss = d_gen + d_aux
+            scaled = self.d_optimizer.scale_loss(d_loss)  # identity unless --mixed-precision
         d_vars = self.discriminator.trainable_variables
-        self.d_optimizer.apply_gradients(zip(tape.gradient(d_loss, d_vars), d_vars))
+        self.d_optimizer.apply(tape.gradient(scaled, d_vars), d_vars)
 
         # The combined model: 2 x batch fresh noise, all labelled "real" (0.95, the "trick").
         noise, sampled = self.sample_inputs(2 * batch)
         with tf.GradientTape() as tape:
             g_gen, g_aux = self.generator_losses(noise, sampled, SOFT_REAL, training=True)
             g_loss = g_gen + g_aux
+            scaled = self.g_optimizer.scale_loss(g_loss)
         g_vars = self.generator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
+        self.g_optimizer.apply(tape.gradient(scaled, g_vars), g_vars)
 
         self.record_player("d", d_gen, d_aux)
         return self.record_player("g", g_gen, g_aux)

@@ -30,7 +30,7 @@ def build_generator(latent_size=100):
         layers.BatchNormalization(),
         # upsample to (28, 28, ...)
         layers.Conv2DTranspose(1, 5, strides=2, padding="same", activation="tanh",
-                               kernel_initializer="glorot_normal"),
+                               kernel_initializer="glorot_normal", dtype="float32"),
     ], name="sequential")
     latent = keras.Input((latent_size,), name="latent")
     image_class = keras.Input((1,), dtype="int32", name="image_class")
@@ -53,6 +53,8 @@ def build_discriminator():
     cnn.add(layers.Flatten())
     image = keras.Input((28, 28, 1), name="image")
     features = cnn(image)
-    fake = layers.Dense(1, activation="sigmoid", name="generation")(features)
-    aux = layers.Dense(NUM_CLASSES, activation="softmax", name="auxiliary")(features)
+    # The output layers compute in float32 (a no-op unless --mixed-precision).
+    fake = layers.Dense(1, activation="sigmoid", name="generation", dtype="float32")(features)
+    aux = layers.Dense(NUM_CLASSES, activation="softmax", name="auxiliary",
+                       dtype="float32")(features)
     return keras.Model(image, [fake, aux], name="discriminator")

@@ -77,8 +77,9 @@ class DCGAN(TwoPlayerGAN):
         with tf.GradientTape() as tape:
             d_loss_real, d_loss_fake, _ = self.losses_on(images, y, z)
             d_loss = d_loss_real + d_loss_fake
+            scaled = self.d_optimizer.scale_loss(d_loss)  # identity unless --mixed-precision
         d_vars = self.discriminator.trainable_variables
-        self.d_optimizer.apply_gradients(zip(tape.gradient(d_loss, d_vars), d_vars))
+        self.d_optimizer.apply(tape.gradient(scaled, d_vars), d_vars)
         # carpedm20: "Run g_optim twice to make sure that d_loss does not go to zero
         # (different from paper)", both times with the same z. Anime_GAN: once, reusing the
         # discriminator step's noise (its author found that important).
@@ -87,7 +88,8 @@ class DCGAN(TwoPlayerGAN):
             with tf.GradientTape() as tape:
                 d_fake = self.discriminate(self.generate(z, y, training=True), y)
                 g_loss = self.cross_entropy(d_fake, 1.0)
-            self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
+                scaled = self.g_optimizer.scale_loss(g_loss)
+            self.g_optimizer.apply(tape.gradient(scaled, g_vars), g_vars)
         return self.record(d_loss=d_loss, g_loss=g_loss, d_loss_real=d_loss_real,
                            d_loss_fake=d_loss_fake)
 
@@ -119,8 +121,8 @@ class WGAN(TwoPlayerGAN):
         with tf.GradientTape() as tape:
             d_real = ops.mean(self.critic(real, training=True))
             d_fake = ops.mean(self.critic(fakes, training=True))
-            loss = d_fake - d_real
-        self.d_optimizer.apply_gradients(zip(tape.gradient(loss, d_vars), d_vars))
+            scaled = self.d_optimizer.scale_loss(d_fake - d_real)
+        self.d_optimizer.apply(tape.gradient(scaled, d_vars), d_vars)
         # Every critic weight is clipped, BatchNorm's gamma and beta included, as the script
         # (and the WGAN paper) did; gamma's N(1, 0.02) start is clamped to 0.01 at once.
         for variable in d_vars:
@@ -134,7 +136,8 @@ class WGAN(TwoPlayerGAN):
         with tf.GradientTape() as tape:
             fakes = self.generator(self.noise(ops.shape(real_batches)[1]), training=True)
             g_loss = -ops.mean(self.critic(fakes, training=True))
-        self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
+            scaled = self.g_optimizer.scale_loss(g_loss)
+        self.g_optimizer.apply(tape.gradient(scaled, g_vars), g_vars)
         # The script prints the last critic iteration's figures beside the generator's.
         return self.record(Loss_D=d_real - d_fake, Loss_G=g_loss, Loss_D_real=d_real,
                            Loss_D_fake=d_fake)

@@ -39,9 +39,14 @@ def batch_norm(name):
     return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
 
 
-def linear(units, name):
+def linear(units, name, dtype=None):
     return layers.Dense(units, kernel_initializer=RandomNormal(0.0, 0.02),
-                        bias_initializer=Constant(0.0), name=name)
+                        bias_initializer=Constant(0.0), name=name, dtype=dtype)
+
+
+def output(activation, name=None):
+    """The last op of a network computes in float32 (a no-op unless --mixed-precision)."""
+    return layers.Activation(activation, name=name, dtype="float32")
 
 
 def conv2d(filters, name):
@@ -102,7 +107,7 @@ def build_generator(z_dim=100, gf_dim=64, gfc_dim=1024, c_dim=3, y_dim=None,
                                          (s_h2, gf_dim)), start=1):
         h = relu(batch_norm(f"g_bn{i}")(deconv2d(h, size, filters, f"g_h{i}")))
     h = deconv2d(h, s_h, c_dim, "g_h4")
-    return keras.Model(z, layers.Activation("tanh")(h), name="generator")
+    return keras.Model(z, output("tanh")(h), name="generator")
 
 
 def _conditional_generator(z_dim, gf_dim, gfc_dim, c_dim, y_dim, output_height, output_width):
@@ -118,7 +123,7 @@ def _conditional_generator(z_dim, gf_dim, gfc_dim, c_dim, y_dim, output_height, 
     h = relu(batch_norm("g_bn2")(deconv2d(h, s_h2, gf_dim * 2, "g_h2")))
     h = ConvCondConcat()([h, y])
     h = deconv2d(h, s_h, c_dim, "g_h3")
-    return keras.Model([z, y], layers.Activation("sigmoid")(h), name="generator")
+    return keras.Model([z, y], output("sigmoid")(h), name="generator")
 
 
 def build_discriminator(df_dim=64, dfc_dim=1024, c_dim=3, y_dim=None, input_height=64,
@@ -133,7 +138,7 @@ def build_discriminator(df_dim=64, dfc_dim=1024, c_dim=3, y_dim=None, input_heig
     h = lrelu(conv2d(df_dim, "d_h0_conv")(image))
     for i in (1, 2, 3):
         h = lrelu(batch_norm(f"d_bn{i}")(conv2d(df_dim * 2 ** i, f"d_h{i}_conv")(h)))
-    h = linear(1, "d_h4_lin")(layers.Flatten()(h))
+    h = linear(1, "d_h4_lin", dtype="float32")(layers.Flatten()(h))
     return keras.Model(image, h, name="discriminator")
 
 
@@ -147,7 +152,8 @@ def _conditional_discriminator(df_dim, dfc_dim, c_dim, y_dim, input_height, inpu
     h = layers.Concatenate()([layers.Flatten()(h), y])
     h = lrelu(batch_norm("d_bn2")(linear(dfc_dim, "d_h2_lin")(h)))
     h = layers.Concatenate()([h, y])
-    return keras.Model([image, y], linear(1, "d_h3_lin")(h), name="discriminator")
+    return keras.Model([image, y], linear(1, "d_h3_lin", dtype="float32")(h),
+                       name="discriminator")
 
 
 # ---- Anime_GAN DCGAN (PyTorch): bias-free, N(0, 0.01) weights, BN weight N(1, 0.01) ----
@@ -173,7 +179,7 @@ def build_anime_generator(z_dim=100, ngf=64):
         h = relu(_anime_bn()(h))
     h = layers.Conv2DTranspose(3, 4, strides=2, padding="same", use_bias=False,
                                kernel_initializer=init)(h)
-    return keras.Model(z, layers.Activation("tanh")(h), name="generator")
+    return keras.Model(z, output("tanh")(h), name="generator")
 
 
 def build_anime_discriminator(ndf=64):
@@ -189,8 +195,7 @@ def build_anime_discriminator(ndf=64):
         h = lrelu(_anime_bn()(h))
     h = layers.Conv2D(1, 5, strides=2, padding="valid", use_bias=False,
                       kernel_initializer=init)(h)
-    return keras.Model(image, layers.Activation("sigmoid")(layers.Flatten()(h)),
-                       name="discriminator")
+    return keras.Model(image, output("sigmoid")(layers.Flatten()(h)), name="discriminator")
 
 
 # ---- Anime_GAN WGAN_keras (Keras 2.1.2): bias-free, N(0, 0.02), BN eps 1.01e-5 ----
@@ -217,7 +222,7 @@ def build_wgan_generator(z_dim=100, ngf=1024):
         h = layers.ReLU()(_wgan_bn()(layers.Cropping2D(1)(h)))
     h = layers.Conv2DTranspose(3, 4, strides=2, padding="valid", use_bias=False,
                                kernel_initializer=init)(h)
-    return keras.Model(z, layers.Activation("tanh")(layers.Cropping2D(1)(h)), name="generator")
+    return keras.Model(z, output("tanh")(layers.Cropping2D(1)(h)), name="generator")
 
 
 def build_wgan_critic(ndf=64):
@@ -234,4 +239,4 @@ def build_wgan_critic(ndf=64):
         h = layers.Conv2D(filters, 4, strides=2, use_bias=False, kernel_initializer=init)(h)
         h = lrelu(_wgan_bn()(h))
     h = layers.Conv2D(1, 3, strides=1, use_bias=False, kernel_initializer=init)(h)
-    return keras.Model(image, layers.Flatten()(h), name="critic")
+    return keras.Model(image, output("linear")(layers.Flatten()(h)), name="critic")

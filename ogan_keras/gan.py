@@ -6,6 +6,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from common.gan import with_loss_scaling
+
 Z_CORR_WEIGHT = 0.5  # lambda of the sm_4x4 script (1.0 in the 256 EMA variant)
 QP_WEIGHT = 0.25
 
@@ -46,11 +48,12 @@ class OGAN(keras.Model):
         self.encoder, self.generator = encoder, generator
         self.trackers = {name: keras.metrics.Mean(name=name)
                          for name in ("loss", "t1_loss", "z_corr")}
+        self.built = True  # encoder and generator are built; see common.gan.TwoPlayerGAN
 
     def compile(self, optimizer, **kwargs):
-        super().compile(optimizer=optimizer, **kwargs)
+        super().compile(optimizer=with_loss_scaling(optimizer), **kwargs)
         # Built now so a checkpoint's optimizer state can be restored before the first step.
-        optimizer.build(self.joint_variables())
+        self.optimizer.build(self.joint_variables())
 
     def joint_variables(self):
         return self.encoder.trainable_variables + self.generator.trainable_variables
@@ -74,7 +77,8 @@ class OGAN(keras.Model):
         variables = self.joint_variables()
         with tf.GradientTape() as tape:
             terms = self.forward(x_real, z_in)
-        self.optimizer.apply_gradients(zip(tape.gradient(terms["loss"], variables), variables))
+            scaled = self.optimizer.scale_loss(terms["loss"])  # identity unless mixed precision
+        self.optimizer.apply(tape.gradient(scaled, variables), variables)
         self.trackers["loss"].update_state(terms["loss"])
         self.trackers["t1_loss"].update_state(ops.mean(terms["t1"]))  # the script's t_loss
         self.trackers["z_corr"].update_state(ops.mean(terms["z_corr"]))

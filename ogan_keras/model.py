@@ -65,7 +65,7 @@ def build_encoder(img_dim=128, z_dim=128):
         x = layers.BatchNormalization()(x)
         x = layers.LeakyReLU(negative_slope=0.2)(x)
     x = layers.Flatten()(x)
-    x = layers.Dense(z_dim, kernel_initializer=init())(x)
+    x = layers.Dense(z_dim, kernel_initializer=init(), dtype="float32")(x)
     return keras.Model(x_in, x, name="encoder")
 
 
@@ -82,4 +82,4 @@ def build_generator(img_dim=128, z_dim=128):
                                    kernel_initializer=init())(h)
         h = layers.Activation("relu")(self_modulated_batch_norm(h, z_in))
     h = layers.Conv2DTranspose(3, 4, strides=2, padding="same", kernel_initializer=init())(h)
-    return keras.Model(z_in, layers.Activation("tanh")(h), name="generator")
+    return keras.Model(z_in, layers.Activation("tanh", dtype="float32")(h), name="generator")

@@ -48,13 +48,16 @@ class Pix2Pix(TwoPlayerGAN):
         inputs, targets = data
         with tf.GradientTape(persistent=True) as tape:
             _, losses = self.forward(inputs, targets)
+            # identity unless --mixed-precision
+            d_scaled = self.d_optimizer.scale_loss(losses["discrim_loss"])
+            g_scaled = self.g_optimizer.scale_loss(losses["gen_loss"])
         d_vars = self.discriminator.trainable_variables
         g_vars = self.generator.trainable_variables
-        d_grads = tape.gradient(losses["discrim_loss"], d_vars)
-        g_grads = tape.gradient(losses["gen_loss"], g_vars)
+        d_grads = tape.gradient(d_scaled, d_vars)
+        g_grads = tape.gradient(g_scaled, g_vars)
         del tape
-        self.d_optimizer.apply_gradients(zip(d_grads, d_vars))
-        self.g_optimizer.apply_gradients(zip(g_grads, g_vars))
+        self.d_optimizer.apply(d_grads, d_vars)
+        self.g_optimizer.apply(g_grads, g_vars)
         for name, average in self.averages.items():
             average.assign(EMA_DECAY * average + (1 - EMA_DECAY) * losses[name])
         return {name: ops.convert_to_tensor(average) for name, average in self.averages.items()}

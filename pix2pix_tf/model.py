@@ -87,8 +87,9 @@ def build_generator(ngf=64, input_channels=3, output_channels=3, separable_conv=
     x = layers.Concatenate(name="decoder_1_concat")([x, encoders[0]])
     x = layers.ReLU(name="decoder_1_relu")(x)
     x = gen_deconv(x, output_channels, "decoder_1", separable_conv)
-    return keras.Model(inputs, layers.Activation("tanh", name="decoder_1_tanh")(x),
-                       name="generator")
+    # The last activations compute in float32 (a no-op unless --mixed-precision).
+    return keras.Model(inputs, layers.Activation("tanh", name="decoder_1_tanh",
+                                                 dtype="float32")(x), name="generator")
 
 
 def discrim_conv(x, filters, stride, name):
@@ -111,5 +112,6 @@ def build_discriminator(ndf=64, input_channels=3, target_channels=3, n_layers=3)
         x = layers.LeakyReLU(0.2, name=f"{name}_lrelu")(batchnorm(f"{name}_batchnorm")(x))
     name = f"layer_{n_layers + 2}"
     x = discrim_conv(x, 1, 1, name)
-    return keras.Model([inputs, targets], layers.Activation("sigmoid", name=f"{name}_sigmoid")(x),
+    return keras.Model([inputs, targets],
+                       layers.Activation("sigmoid", name=f"{name}_sigmoid", dtype="float32")(x),
                        name="discriminator")

@@ -37,12 +37,12 @@ class TinyGAN(keras.Model):
                                                        training=True)
                                     - self.discriminator(real, training=True))
         grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
-        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
+        self.d_optimizer.apply(grads, self.discriminator.trainable_variables)
         with tf.GradientTape() as tape:
             g_loss = -keras.ops.mean(self.discriminator(self.generator(z, training=True),
                                                         training=True))
         grads = tape.gradient(g_loss, self.generator.trainable_variables)
-        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
+        self.g_optimizer.apply(grads, self.generator.trainable_variables)
         self.d_tracker.update_state(d_loss)
         return {"d_loss": self.d_tracker.result()}
 
