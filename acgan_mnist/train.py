@@ -13,7 +13,7 @@ import tensorflow as tf
 from acgan_mnist.gan import ACGAN, TRACKED
 from acgan_mnist.model import NUM_CLASSES, build_discriminator, build_generator
 from common import cli
-from common.callbacks import Checkpoint, LossHistory, fit_resumable, fixed_latents
+from common.callbacks import Checkpoint, LossHistory, SampleGif, fit_resumable, fixed_latents
 from common.data import load_mnist
 from common.errors import UserError
 from common.grid import save_grid
@@ -129,10 +129,12 @@ def main(argv=None):
                                             "uniform_signed"),
                          x_train, y_train, args.output_dir)
     history = LossHistory(args.output_dir, title="AC-GAN", initial_step=checkpoint.step)
+    gif = SampleGif(os.path.join(args.output_dir, "plot_epoch_*_generated.png"),
+                    os.path.join(args.output_dir, "evolution.gif"))
     fit_resumable(gan, batches(scale(x_train), y_train, args.batch_size, repeat=True),
                   checkpoint, args.epochs, steps_per_epoch=steps,
                   validation_data=batches(scale(x_test), y_test, args.batch_size, repeat=False),
-                  shuffle=False, callbacks=[checkpoint, history, report])
+                  shuffle=False, callbacks=[checkpoint, history, report, gif])
     return gan
 
 

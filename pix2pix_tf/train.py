@@ -14,7 +14,7 @@ import tensorflow as tf
 from PIL import Image
 
 from common import cli
-from common.callbacks import Checkpoint, LossHistory, StepCallback, fit_resumable
+from common.callbacks import Checkpoint, LossHistory, SampleGif, StepCallback, fit_resumable
 from common.color import deprocess_lab, lab_to_rgb
 from common.data import ImageFolder, list_paired_images, paired_transform
 from common.errors import UserError
@@ -281,9 +281,12 @@ def train(args, paths, model):
     report = TrainingReport(args, model, checkpoint, display, steps_per_epoch, max_steps)
     history = LossHistory(args.output_dir, every_steps=args.progress_freq, title="pix2pix",
                           initial_step=checkpoint.step)
+    # The GIF follows the first display example's outputs (written every --display_freq).
+    gif = SampleGif(os.path.join(args.output_dir, "images", f"*-{display[0][0]}-outputs.png"),
+                    os.path.join(args.output_dir, "evolution.gif"))
     fit_resumable(model, data, checkpoint, math.ceil(max_steps / steps_per_epoch),
                   steps_per_epoch=steps_per_epoch, verbose=0, shuffle=False,
-                  callbacks=[checkpoint, history, report])
+                  callbacks=[checkpoint, history, report, gif])
     checkpoint.save()
     if folder.skipped:
         print(f"skipped {len(folder.skipped)} unreadable images of {len(folder)}")

@@ -97,6 +97,7 @@ def test_cli_writes_outputs_and_resumes(tmp_path, mnist_dir, capsys):
     for name in ("generator", "discriminator"):
         assert (out / f"params_{name}_epoch_001.weights.h5").exists()
     assert (out / "history.csv").exists() and (out / "losses.png").exists()
+    assert (out / "evolution.gif").exists()
     printed = capsys.readouterr().out
     assert "Testing for epoch 1:" in printed and "discriminator (test)" in printed
 

@@ -101,6 +101,8 @@ def test_train_test_export_modes(tmp_path, capsys):
     assert "parameter_count =" in out and "progress  epoch 1  step 2" in out
     assert referenced_images_exist(run)
     assert any(n.startswith("events.out.tfevents") for n in os.listdir(run))
+    with Image.open(os.path.join(run, "evolution.gif")) as gif:
+        assert gif.n_frames == 2  # display images at steps 1 and 2
     model = train.main(["--mode", "train", "--input_dir", pairs, "--output_dir", run, *small,
                         "--max_steps", "3"])
     assert int(model.g_optimizer.iterations) == 3
