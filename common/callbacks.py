@@ -175,14 +175,14 @@ class SampleGif(keras.callbacks.Callback):
 class Checkpoint(StepCallback):
     """Resume state in one folder: every network's weights, every optimizer's variables
     (iterations and slots) and the step/epoch counters. Saved at each epoch's end and every
-    `every_steps` steps; files are written beside and renamed over, so an interrupted save
-    never leaves a half-written checkpoint."""
+    `every_steps` steps (`at_epoch_end=False`: only those); files are written beside and
+    renamed over, so an interrupted save never leaves a half-written checkpoint."""
 
-    def __init__(self, directory, networks, optimizers, every_steps=None):
+    def __init__(self, directory, networks, optimizers, every_steps=None, at_epoch_end=True):
         super().__init__()
         self.directory = directory
         self.networks, self.optimizers = networks, optimizers
-        self.every_steps = every_steps
+        self.every_steps, self.at_epoch_end = every_steps, at_epoch_end
         self.epoch = 0
         self.state_path = os.path.join(directory, "state.json")
 
@@ -235,7 +235,8 @@ class Checkpoint(StepCallback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch = epoch + 1
-        self.save()
+        if self.at_epoch_end:
+            self.save()
 
 
 def fit_resumable(model, data, checkpoint, epochs, **fit_kwargs):

@@ -69,7 +69,8 @@ class DCGAN(TwoPlayerGAN):
         fakes = self.generate(z, y, training=training)
         d_real = self.discriminate(images, y, training=training)
         d_fake = self.discriminate(fakes, y, training=training)
-        return self.cross_entropy(d_real, 1.0), self.cross_entropy(d_fake, 0.0), self.cross_entropy(d_fake, 1.0)
+        return (self.cross_entropy(d_real, 1.0), self.cross_entropy(d_fake, 0.0),
+                self.cross_entropy(d_fake, 1.0))
 
     def train_step(self, data):
         images, y = data if self.conditional else (data, None)

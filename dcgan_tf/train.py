@@ -3,7 +3,6 @@
 Ports carpedm20's main.py flags and DCGAN.train() loop (data, per-batch line, sample grids,
 checkpoints, resume), plus `--arch anime` (Anime_GAN's DCGAN) and `--arch wgan` (wgan_keras.py).
 """
-import argparse
 import os
 import time
 

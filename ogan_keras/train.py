@@ -132,7 +132,8 @@ def main(argv=None):
     if checkpoint.restore():
         print(f"resuming from {checkpoint.directory} at step {checkpoint.step}")
     steps = args.steps_per_epoch or math.ceil(len(folder) / args.batch_size)
-    fit_resumable(gan, with_latents(data, args.z_dim, args.seed), checkpoint, args.epochs, steps_per_epoch=steps, shuffle=False,
+    fit_resumable(gan, with_latents(data, args.z_dim, args.seed), checkpoint, args.epochs,
+                  steps_per_epoch=steps, shuffle=False,
                   callbacks=callbacks(args, gan, folder, checkpoint))
     if folder.skipped:
         print(f"skipped {len(folder.skipped)} unreadable images of {len(folder)}")

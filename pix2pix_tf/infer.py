@@ -8,7 +8,6 @@ import argparse
 import os
 
 import keras
-import numpy as np
 from PIL import Image
 
 import pix2pix_tf.model  # noqa: F401  (registers the custom layers for load_model)

@@ -153,3 +153,15 @@ def test_sample_gif_in_step_order(tmp_path):
     with Image.open(tmp_path / "evolution.gif") as image:
         assert image.n_frames == 3
         assert image.convert("L").getpixel((0, 0)) == 3
+
+
+def test_checkpoint_without_epoch_end_saves_counts_epochs(tmp_path):
+    model = TinyGAN()
+    model.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+    checkpoint = Checkpoint(str(tmp_path), {"generator": model.generator},
+                            {"g_optimizer": model.g_optimizer}, every_steps=3,
+                            at_epoch_end=False)
+    model.fit(np.zeros((4, 3), np.float32), batch_size=2, epochs=2, verbose=0,
+              callbacks=[checkpoint])
+    assert json.loads((tmp_path / "state.json").read_text()) == {"step": 3, "epoch": 1}
+    assert checkpoint.epoch == 2

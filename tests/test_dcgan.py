@@ -144,7 +144,8 @@ def test_cli_anime_and_wgan_write_grids_and_resume(tmp_path, arch, subdir):
     gan = run(tmp_path, *argv, "--epoch", "2")
     assert state(tmp_path) == {"step": 2 * steps, "epoch": 2}
     assert int(gan.g_optimizer.iterations) == 2 * steps
-    assert (tmp_path / "run" / "losses.png").exists() and (tmp_path / "run" / "evolution.gif").exists()
+    assert (tmp_path / "run" / "losses.png").exists()
+    assert (tmp_path / "run" / "evolution.gif").exists()
 
 
 def expect_exit_2(capsys, tmp_path, message, *argv):
