@@ -225,8 +225,7 @@ def value_range(args):
 
 
 def sample_latents(args, count=None):
-    return fixed_latents((count or args.batch_size, args.z_dim), args.seed,
-                         {"normal01": "normal"}.get(args.z_dist, args.z_dist))
+    return fixed_latents((count or args.batch_size, args.z_dim), args.seed, args.z_dist)
 
 
 # ---- training ----

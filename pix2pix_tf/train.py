@@ -212,13 +212,16 @@ class TrainingReport(StepCallback):
         return freq > 0 and (self.step % freq == 0 or self.step == self.max_steps)
 
     def on_step(self, logs):
-        if self.should(self.args.summary_freq):
+        summarise = self.should(self.args.summary_freq)
+        display = self.should(self.args.display_freq)
+        # One generator pass serves both when they fall on the same step.
+        images = self.generate() if summarise or display else None
+        if summarise:
             print("recording summary")
-            self.summary(logs)
-        if self.should(self.args.display_freq):
+            self.summary(logs, images)
+        if display:
             print("saving display images")
-            names, inputs, targets = self.display
-            filesets = save_images(self.args, names, self.generate(inputs, targets), self.step)
+            filesets = save_images(self.args, self.display[0], images, self.step)
             append_index(self.args, filesets, step=True)
         if self.should(self.args.progress_freq):
             self.progress(logs)
@@ -228,7 +231,9 @@ class TrainingReport(StepCallback):
         if self.step >= self.max_steps:
             self.model.stop_training = True
 
-    def generate(self, inputs, targets):
+    def generate(self):
+        """(inputs, targets, outputs) of the fixed display examples, ready to save."""
+        _, inputs, targets = self.display
         outputs = self.gan.generator(inputs, training=True).numpy()
         return displayable(self.args, inputs, targets, outputs)
 
@@ -241,15 +246,13 @@ class TrainingReport(StepCallback):
         for name in LOSSES:
             print(name, float(logs[name]))
 
-    def summary(self, logs):
-        names, inputs, targets = self.display
-        images = self.generate(inputs, targets)
+    def summary(self, logs, images):
         with self.writer.as_default(step=self.step):
             tf.summary.scalar("discriminator_loss", float(logs["discrim_loss"]))
             tf.summary.scalar("generator_loss_GAN", float(logs["gen_loss_GAN"]))
             tf.summary.scalar("generator_loss_L1", float(logs["gen_loss_L1"]))
             for kind, batch in zip(("inputs", "targets", "outputs"), images):
-                tf.summary.image(kind, to_uint8(batch), max_outputs=len(names))
+                tf.summary.image(kind, to_uint8(batch), max_outputs=len(batch))
         self.writer.flush()
 
     def on_train_end(self, logs=None):
