@@ -1,9 +1,12 @@
 """The AC-GAN generator and discriminator of Keras' examples/mnist_acgan.py (final version).
 
-Layer for layer as the example; BatchNormalization keeps Keras' defaults (momentum 0.99, eps 1e-3).
+Layer for layer as the example; BatchNormalization keeps Keras' defaults (momentum 0.99, eps 1e-3)
+and updates its moving statistics as Keras 2.2 did (zero-debiased; common.legacy).
 """
 import keras
 from keras import layers
+
+from common.legacy import keras2_batch_norm
 
 NUM_CLASSES = 10
 
@@ -23,11 +26,11 @@ def build_generator(latent_size=100):
         # upsample to (7, 7, ...)
         layers.Conv2DTranspose(192, 5, strides=1, padding="valid", activation="relu",
                                kernel_initializer="glorot_normal"),
-        layers.BatchNormalization(),
+        keras2_batch_norm(),
         # upsample to (14, 14, ...)
         layers.Conv2DTranspose(96, 5, strides=2, padding="same", activation="relu",
                                kernel_initializer="glorot_normal"),
-        layers.BatchNormalization(),
+        keras2_batch_norm(),
         # upsample to (28, 28, ...)
         layers.Conv2DTranspose(1, 5, strides=2, padding="same", activation="tanh",
                                kernel_initializer="glorot_normal", dtype="float32"),

@@ -13,7 +13,8 @@ import tensorflow as tf
 from acgan_mnist.gan import ACGAN, TRACKED
 from acgan_mnist.model import NUM_CLASSES, build_discriminator, build_generator
 from common import cli
-from common.callbacks import Checkpoint, LossHistory, SampleGif, fit_resumable, fixed_latents
+from common.callbacks import LossHistory, SampleGif, fixed_latents
+from common.checkpoint import Checkpoint, fit_resumable
 from common.data import load_mnist
 from common.errors import UserError
 from common.grid import save_grid
@@ -23,15 +24,15 @@ PLOT_ROWS = 40  # the example's num_rows: 40 latents per class column
 
 def parse_args(argv):
     parser = cli.parser("acgan_mnist", "AC-GAN on MNIST (Keras examples/mnist_acgan.py).")
-    parser.add_argument("--epochs", type=int, default=100)
-    parser.add_argument("--batch-size", type=int, default=100)
-    parser.add_argument("--latent-size", type=int, default=100)
-    parser.add_argument("--lr", type=float, default=0.0002, help="Adam learning rate (both)")
-    parser.add_argument("--beta-1", type=float, default=0.5, help="Adam beta_1 (both)")
+    parser.add_argument("--epochs", type=cli.positive_int, default=100)
+    parser.add_argument("--batch-size", type=cli.positive_int, default=100)
+    parser.add_argument("--latent-size", type=cli.positive_int, default=100)
+    parser.add_argument("--lr", type=cli.positive_float, default=0.0002, help="Adam learning rate (both)")
+    parser.add_argument("--beta-1", type=cli.unit_fraction, default=0.5, help="Adam beta_1 (both)")
     parser.add_argument("--data-dir", default=None,
                         help="IDX directory (raw or .gz; Fashion-MNIST works) or .npz; "
                              "default: keras.datasets.mnist")
-    parser.add_argument("--steps-per-epoch", type=int, default=None,
+    parser.add_argument("--steps-per-epoch", type=cli.positive_int, default=None,
                         help="batches per epoch (default: the whole training set)")
     cli.add_common_flags(parser, "acgan_mnist", seed=1337)
     return parser.parse_args(argv)

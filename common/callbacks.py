@@ -1,20 +1,18 @@
-"""Callbacks every port shares: fixed-latent sample grids, loss history, GIF, checkpoint/resume.
+"""Callbacks every port shares: fixed-latent sample grids, loss history and plot, the GIF.
 
 They replace the originals' per-script sampling, saving and plotting code (O-GAN's Trainer,
-carpedm20's sample/save blocks, the AC-GAN epoch tail, Anime_GAN's utils).
+carpedm20's sample blocks, the AC-GAN epoch tail, Anime_GAN's utils); checkpoints and resume
+are in common.checkpoint.
 """
 import csv
 import glob
-import json
 import os
 import re
-import sys
 
 import keras
 import matplotlib
 import numpy as np
 
-from common.errors import UserError
 from common.grid import make_gif, save_grid
 
 matplotlib.use("Agg")
@@ -34,13 +32,18 @@ def fixed_latents(shape, seed, distribution="normal"):
 
 
 class StepCallback(keras.callbacks.Callback):
-    """Counts global training steps (batches) across epochs and across resumed runs."""
+    """Counts global training steps (batches) across epochs and across resumed runs, and
+    calls `on_due(logs)` on a schedule: every `every_steps` steps counted from `first_step`
+    (O-GAN's Trainer and the WGAN wrote after their first step), or at the end of every
+    `every_epochs`-th epoch counted from epoch 0 (Anime_GAN's `epoch % 20 == 0`)."""
 
-    def __init__(self, initial_step=0):
+    def __init__(self, initial_step=0, every_steps=None, first_step=None, every_epochs=None):
         super().__init__()
         self.step = initial_step
         self.epoch_index = 0
         self.batch = 0
+        self.every_steps, self.first_step = every_steps, first_step
+        self.every_epochs = every_epochs
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_index = epoch
@@ -52,6 +55,21 @@ class StepCallback(keras.callbacks.Callback):
 
     def on_step(self, logs):
         """Called after every step with self.step already counting it."""
+        if self.step_due():
+            self.on_due(logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.every_epochs and epoch % self.every_epochs == 0:
+            self.on_due(logs or {})
+
+    def step_due(self):
+        if not self.every_steps:
+            return False
+        offset = self.first_step if self.first_step is not None else 0
+        return self.step >= offset and (self.step - offset) % self.every_steps == 0
+
+    def on_due(self, logs):
+        """What a scheduled callback does when its time comes."""
 
     def fields(self):
         """Names a file pattern may use: {step} (steps done), {counter} (0-based index of the
@@ -61,32 +79,22 @@ class StepCallback(keras.callbacks.Callback):
 
 
 class SampleGrid(StepCallback):
-    """Write `generate(inputs)` as a grid every `every_steps` steps, or at each epoch's end.
+    """Write `generate(inputs)` as a grid on StepCallback's schedule (default: at the end of
+    every epoch).
 
     `inputs` (fixed latents, fixed real images) are chosen once by the caller and reused, so
     grids from different steps compare."""
 
-    def __init__(self, generate, inputs, directory, filename, every_steps=None, size=None,
-                 value_range=(-1.0, 1.0), first_step=None, initial_step=0):
-        super().__init__(initial_step)
+    def __init__(self, generate, inputs, directory, filename, size=None,
+                 value_range=(-1.0, 1.0), every_steps=None, every_epochs=None, **schedule):
+        super().__init__(every_steps=every_steps,
+                         every_epochs=every_epochs or (None if every_steps else 1), **schedule)
         self.generate, self.inputs = generate, inputs
         self.directory, self.filename = directory, filename
-        self.every_steps, self.size, self.value_range = every_steps, size, value_range
-        self.first_step = first_step
+        self.size, self.value_range = size, value_range
 
-    def due(self):
-        if not self.every_steps:
-            return False
-        offset = self.first_step if self.first_step is not None else 0
-        return self.step >= offset and (self.step - offset) % self.every_steps == 0
-
-    def on_step(self, logs):
-        if self.due():
-            self.write()
-
-    def on_epoch_end(self, epoch, logs=None):
-        if not self.every_steps:
-            self.write()
+    def on_due(self, logs):
+        self.write()
 
     def write(self):
         path = os.path.join(self.directory, self.filename.format(**self.fields()))
@@ -99,18 +107,14 @@ class LossHistory(StepCallback):
     Appends, so a resumed run continues the same file; `every_steps` adds rows mid-epoch."""
 
     def __init__(self, directory, every_steps=None, title="losses", initial_step=0):
-        super().__init__(initial_step)
+        super().__init__(initial_step, every_steps=every_steps, every_epochs=1)
         self.csv_path = os.path.join(directory, "history.csv")
         self.plot_path = os.path.join(directory, "losses.png")
-        self.every_steps, self.title = every_steps, title
+        self.title = title
         self.last_recorded = None
 
-    def on_step(self, logs):
-        if self.every_steps and self.step % self.every_steps == 0:
-            self.record(logs)
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.record(logs or {})
+    def on_due(self, logs):
+        self.record(logs)
 
     def record(self, logs):
         if self.step == self.last_recorded:
@@ -170,81 +174,3 @@ class SampleGif(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         make_gif(sorted(glob.glob(self.pattern), key=natural_key), self.path, self.seconds)
-
-
-class Checkpoint(StepCallback):
-    """Resume state in one folder: every network's weights, every optimizer's variables
-    (iterations and slots) and the step/epoch counters. Saved at each epoch's end and every
-    `every_steps` steps (`at_epoch_end=False`: only those); files are written beside and
-    renamed over, so an interrupted save never leaves a half-written checkpoint."""
-
-    def __init__(self, directory, networks, optimizers, every_steps=None, at_epoch_end=True):
-        super().__init__()
-        self.directory = directory
-        self.networks, self.optimizers = networks, optimizers
-        self.every_steps, self.at_epoch_end = every_steps, at_epoch_end
-        self.epoch = 0
-        self.state_path = os.path.join(directory, "state.json")
-
-    def exists(self):
-        return os.path.exists(self.state_path)
-
-    def restore(self):
-        """Load the saved state if there is one; returns True when it did. The optimizers must
-        already be built (the GAN's compile() builds them)."""
-        if not self.exists():
-            return False
-        with open(self.state_path) as f:
-            state = json.load(f)
-        for name, network in self.networks.items():
-            network.load_weights(os.path.join(self.directory, f"{name}.weights.h5"))
-        for name, optimizer in self.optimizers.items():
-            self._restore_optimizer(name, optimizer)
-        self.step, self.epoch = state["step"], state["epoch"]
-        return True
-
-    def _restore_optimizer(self, name, optimizer):
-        with np.load(os.path.join(self.directory, f"{name}.npz")) as saved:
-            values = [saved[f"v{i}"] for i in range(len(saved.files))]
-        variables = optimizer.variables
-        if len(values) != len(variables) or any(
-                tuple(v.shape) != tuple(s.shape) for v, s in zip(variables, values)):
-            raise UserError(f"the optimizer state in {self.directory} does not match these "
-                            "networks; use --fresh to start over")
-        for variable, value in zip(variables, values):
-            variable.assign(value)
-
-    def save(self):
-        os.makedirs(self.directory, exist_ok=True)
-        for name, network in self.networks.items():
-            path = os.path.join(self.directory, f"{name}.weights.h5")
-            network.save_weights(path + ".tmp.weights.h5")
-            os.replace(path + ".tmp.weights.h5", path)
-        for name, optimizer in self.optimizers.items():
-            path = os.path.join(self.directory, f"{name}.npz")
-            np.savez(path + ".tmp.npz", **{f"v{i}": np.asarray(v.numpy())
-                                           for i, v in enumerate(optimizer.variables)})
-            os.replace(path + ".tmp.npz", path)
-        with open(self.state_path + ".tmp", "w") as f:
-            json.dump({"step": self.step, "epoch": self.epoch}, f)
-        os.replace(self.state_path + ".tmp", self.state_path)
-
-    def on_step(self, logs):
-        if self.every_steps and self.step % self.every_steps == 0:
-            self.save()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.epoch = epoch + 1
-        if self.at_epoch_end:
-            self.save()
-
-
-def fit_resumable(model, data, checkpoint, epochs, **fit_kwargs):
-    """model.fit from the checkpoint's epoch; Ctrl-C saves the checkpoint before exiting."""
-    try:
-        return model.fit(data, epochs=epochs, initial_epoch=checkpoint.epoch, **fit_kwargs)
-    except KeyboardInterrupt:
-        checkpoint.save()
-        print(f"\ninterrupted: checkpoint saved at step {checkpoint.step} in "
-              f"{checkpoint.directory}; run the same command again to resume", file=sys.stderr)
-        raise SystemExit(130) from None

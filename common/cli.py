@@ -12,16 +12,58 @@ import sys
 import keras
 import tensorflow as tf
 
+from common.checkpoint import OutputLock, describe
 from common.errors import UserError
 
 RUN_OUTPUTS = ("checkpoints", "samples", "history.csv", "losses.png", "options.json",
                "evolution.gif")
 
 
-def parser(program, description):
-    """An argparse parser whose --help shows every default."""
-    return argparse.ArgumentParser(prog=f"python -m {program}.train", description=description,
-                                   formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+class Parser(argparse.ArgumentParser):
+    """argparse, but a bad flag ends like every other user error: the usage, then one
+    `error: ...` line as the last line, exit status 2 (through exits_cleanly)."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        raise UserError(message)
+
+
+def parser(program, description, module="train"):
+    """The parser of `python -m {program}.{module}`; --help shows every default."""
+    return Parser(prog=f"python -m {program}.{module}", description=description,
+                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+
+
+def tool_parser(prog, doc):
+    """The parser of a tool whose module docstring is its --help text."""
+    return Parser(prog=prog, description=doc,
+                  formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def _number(kind, convert, accept):
+    def check(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {kind}, got {text!r}") from None
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"must be {kind}, got {text}")
+        return value
+    check.__name__ = kind.replace(" ", "_")
+    return check
+
+
+# argparse types for the flags every program checks at start-up (counts, sizes, rates,
+# frequencies): a bad value is one line naming the flag, before any data is read.
+positive_int = _number("a positive integer", int, lambda v: v > 0)
+non_negative_int = _number("an integer >= 0", int, lambda v: v >= 0)
+positive_float = _number("a positive number", float,
+                         lambda v: v > 0 and v == v and v != float("inf"))
+non_negative_float = _number("a number >= 0", float,
+                             lambda v: v >= 0 and v == v and v != float("inf"))
+unit_fraction = _number("a number in [0, 1)", float, lambda v: 0 <= v < 1)
+fraction = _number("a number in [0, 1]", float, lambda v: 0 <= v <= 1)
+positive_size = _number("a positive number (inf: all)", float, lambda v: v > 0)
 
 
 def add_common_flags(parser, program, seed=0):
@@ -65,13 +107,25 @@ def setup(args):
     return tf.distribute.get_strategy()
 
 
+def claim_output_dir(path):
+    """Create the output directory and take its lock (common.checkpoint.OutputLock): one
+    clear error when it cannot be written or another run is using it."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UserError(f"--output-dir {path} is a file, not a folder; pass a folder")
+    try:
+        os.makedirs(path, exist_ok=True)
+        OutputLock.claim(path)
+    except OSError as error:
+        raise UserError(f"cannot write to --output-dir {path}: {describe(error)}") from error
+
+
 def prepare_output_dir(args, network_options, checkpoint_dir=None):
-    """Create --output-dir, honour --fresh, refuse to resume a run whose networks differ,
+    """Claim --output-dir, honour --fresh, refuse to resume a run whose networks differ,
     then write options.json. `network_options` names the flags that change the networks;
     `checkpoint_dir` defaults to output_dir/checkpoints."""
     out = args.output_dir
     checkpoint_dir = checkpoint_dir or os.path.join(out, "checkpoints")
-    os.makedirs(out, exist_ok=True)
+    claim_output_dir(out)
     options_path = os.path.join(out, "options.json")
     if args.fresh:
         for path in [checkpoint_dir] + [os.path.join(out, name) for name in RUN_OUTPUTS]:
@@ -88,8 +142,11 @@ def prepare_output_dir(args, network_options, checkpoint_dir=None):
                               for k in changed)
             raise UserError(f"{out} holds a run with different networks ({diffs}); use the "
                             "same flags to resume, another --output-dir, or --fresh to start over")
-    with open(options_path, "w") as f:
-        json.dump(vars(args), f, sort_keys=True, indent=4)
+    try:
+        with open(options_path, "w") as f:
+            json.dump(vars(args), f, sort_keys=True, indent=4)
+    except OSError as error:
+        raise UserError(f"cannot write {options_path}: {describe(error)}") from error
 
 
 def has_checkpoint(checkpoint_dir):

@@ -43,6 +43,19 @@ def list_images(source, pattern=None):
     return paths
 
 
+def first_readable(paths, load, where):
+    """(path, load(path)) for the first path `load` can read, in order. When none can, one
+    UserError for the whole folder (naming the first file's problem) instead of a pipeline
+    that filters forever: the probe stops at the first good file, so it costs one decode."""
+    first_error = None
+    for path in paths:
+        try:
+            return path, load(path)
+        except UserError as error:
+            first_error = first_error or error
+    raise UserError(f"none of the {len(paths)} files in {where} could be used: {first_error}")
+
+
 class ImageFolder:
     """A shuffled list of image files and the tf.data pipeline that decodes them in parallel.
 
@@ -78,12 +91,21 @@ class ImageFolder:
         image, ok = tf.numpy_function(self._load_or_skip, [path], [tf.float32, tf.bool])
         return tf.ensure_shape(image, self.image_shape), ok
 
-    def dataset(self, batch_size, shuffle=True, repeat=True, transform=None):
+    def check_readable(self, where):
+        """UserError unless at least one file loads, so that the repeating pipeline (which
+        skips unreadable files) always finds images."""
+        first_readable(self.paths, self.load, where)
+
+    def dataset(self, batch_size, shuffle=True, repeat=True, transform=None, per_pass=None):
         """Batches of decoded images with static shape, prefetched. `transform` (tf ops on one
-        image) runs after decoding, e.g. pix2pix's paired crop; it may return a tuple."""
+        image) runs after decoding, e.g. pix2pix's paired crop; it may return a tuple.
+        `per_pass`: use only the first that many files of each reshuffled pass (carpedm20's
+        epochs of batch_idxs * batch_size files)."""
         data = tf.data.Dataset.from_tensor_slices(self.paths)
         if shuffle:
             data = data.shuffle(len(self.paths), seed=self.seed, reshuffle_each_iteration=True)
+        if per_pass is not None:
+            data = data.take(per_pass)
         if repeat:
             data = data.repeat()
         data = data.map(self._decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
@@ -117,6 +139,7 @@ def image_folder_dataset(source, load, image_shape, batch_size, pattern=None, se
 
     Returns (ImageFolder, dataset); the dataset repeats, so pass steps_per_epoch to fit()."""
     folder = ImageFolder(list_images(source, pattern), load, image_shape, seed=seed)
+    folder.check_readable(source)
     if len(folder) < batch_size:
         raise UserError(f"[!] Entire dataset size ({len(folder)}) is less than the configured "
                         f"batch_size ({batch_size}) in {source}")

@@ -3,6 +3,7 @@ discriminator (or critic), an optimizer for each, and Mean trackers named like t
 original's printed losses. Each program's gan.py subclasses it and writes train_step.
 """
 import keras
+from keras import ops
 
 
 def with_loss_scaling(optimizer):
@@ -13,14 +14,34 @@ def with_loss_scaling(optimizer):
     return optimizer
 
 
+class LastValue(keras.metrics.Metric):
+    """The latest value, not a running mean: for originals that printed and plotted each
+    batch's own losses (carpedm20, Anime_GAN, the Keras WGAN)."""
+
+    def __init__(self, name, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.value = self.add_variable((), "zeros", aggregation="mean", name="value")
+
+    def update_state(self, value):
+        self.value.assign(ops.cast(value, self.dtype))
+
+    def result(self):
+        return ops.convert_to_tensor(self.value)
+
+    def reset_state(self):
+        self.value.assign(0.0)
+
+
 class TwoPlayerGAN(keras.Model):
     """compile(d_optimizer=..., g_optimizer=...); `record(name=value, ...)` updates the
-    trackers and returns their results, the dict a train_step returns."""
+    trackers (epoch means, or each step's value with `per_step`) and returns their results,
+    the dict a train_step returns."""
 
-    def __init__(self, generator, discriminator, tracked=(), **kwargs):
+    def __init__(self, generator, discriminator, tracked=(), per_step=False, **kwargs):
         super().__init__(**kwargs)
         self.generator, self.discriminator = generator, discriminator
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in tracked}
+        tracker = LastValue if per_step else keras.metrics.Mean
+        self.trackers = {name: tracker(name=name) for name in tracked}
         # The networks are built functional models; fit() under a tf.distribute strategy
         # would otherwise try to build this wrapper by calling it.
         self.built = True

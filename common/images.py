@@ -26,6 +26,17 @@ def read_image(path, grayscale=False):
     return array[..., None] if grayscale else array
 
 
+def is_greyscale_file(path):
+    """Whether an image file decodes to one channel (L, 1, I, I;16), as carpedm20's check of
+    the first image for 2-D arrays. An unreadable file raises UserError naming it."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image.mode in ("L", "1", "I", "I;16")
+    except (OSError, ValueError, SyntaxError) as error:
+        raise UserError(f"cannot read image {path}: {error}") from error
+
+
 def center_crop(image, crop_h, crop_w=None):
     """carpedm20's center_crop: offsets round((h - crop_h) / 2), round((w - crop_w) / 2).
 

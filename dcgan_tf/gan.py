@@ -40,8 +40,10 @@ class DCGAN(TwoPlayerGAN):
 
     def __init__(self, generator, discriminator, z_dim=100, conditional=False, g_steps=2,
                  z_dist="uniform_signed", from_logits=True, seed=0, **kwargs):
+        # The per-batch line printed that batch's losses: trackers hold each step's value.
         super().__init__(generator, discriminator,
-                         ("d_loss", "g_loss", "d_loss_real", "d_loss_fake"), **kwargs)
+                         ("d_loss", "g_loss", "d_loss_real", "d_loss_fake"), per_step=True,
+                         **kwargs)
         self.z_dim, self.conditional, self.g_steps = z_dim, conditional, g_steps
         self.z_dist, self.from_logits = z_dist, from_logits
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -101,7 +103,7 @@ class WGAN(TwoPlayerGAN):
     def __init__(self, generator, critic, z_dim=100, n_critic=5, clip_value=0.01, seed=0,
                  **kwargs):
         super().__init__(generator, critic, ("Loss_D", "Loss_G", "Loss_D_real", "Loss_D_fake"),
-                         **kwargs)
+                         per_step=True, **kwargs)
         self.z_dim, self.n_critic, self.clip_value = z_dim, n_critic, clip_value
         self.seed_generator = keras.random.SeedGenerator(seed)
 

@@ -10,6 +10,7 @@ from keras import layers, ops
 from keras.initializers import Constant, RandomNormal, TruncatedNormal
 
 from common.errors import UserError
+from common.legacy import tf1_fused_batch_norm, torch_batch_norm
 
 
 @keras.saving.register_keras_serializable(package="dcgan_tf")
@@ -35,8 +36,9 @@ def conv_out_size_same(size, stride):
 
 
 def batch_norm(name):
-    """carpedm20's batch_norm: tf.contrib batch_norm, decay 0.9, epsilon 1e-5, scale on."""
-    return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
+    """carpedm20's batch_norm: tf.contrib batch_norm, decay 0.9, epsilon 1e-5, scale on;
+    its running variance is Bessel-corrected, as TF's fused op computed it."""
+    return tf1_fused_batch_norm(momentum=0.9, epsilon=1e-5, name=name)
 
 
 def linear(units, name, dtype=None):
@@ -159,9 +161,8 @@ def _conditional_discriminator(df_dim, dfc_dim, c_dim, y_dim, input_height, inpu
 # ---- Anime_GAN DCGAN (PyTorch): bias-free, N(0, 0.01) weights, BN weight N(1, 0.01) ----
 
 def _anime_bn():
-    # PyTorch BatchNorm2d: eps 1e-5, momentum 0.1 (= Keras momentum 0.9).
-    return layers.BatchNormalization(momentum=0.9, epsilon=1e-5,
-                                     gamma_initializer=RandomNormal(1.0, 0.01))
+    # PyTorch BatchNorm2d: eps 1e-5, momentum 0.1 (= Keras momentum 0.9), unbiased running var.
+    return torch_batch_norm(gamma_initializer=RandomNormal(1.0, 0.01))
 
 
 def build_anime_generator(z_dim=100, ngf=64):
@@ -202,7 +203,9 @@ def build_anime_discriminator(ndf=64):
 
 def _wgan_bn():
     # Keras 2 BatchNormalization defaults (momentum 0.99) with the script's epsilon and
-    # gamma_init N(1, 0.02) (Keras 1's name; gamma_initializer in Keras 2 and 3).
+    # gamma_init N(1, 0.02) (Keras 1's name; gamma_initializer in Keras 2 and 3). The script
+    # calls BN with training=1 everywhere, so its moving statistics are never read: Keras
+    # 2.1.2's way of updating them (no debiasing) needs no emulation.
     return layers.BatchNormalization(epsilon=1.01e-5, gamma_initializer=RandomNormal(1.0, 0.02))
 
 

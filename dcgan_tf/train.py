@@ -7,28 +7,38 @@ import os
 import time
 
 import keras
+import matplotlib
 import numpy as np
 import tensorflow as tf
-from PIL import Image
 
 from common import cli
-from common.callbacks import (Checkpoint, LossHistory, SampleGif, SampleGrid, StepCallback,
-                              fit_resumable, fixed_latents)
-from common.data import ImageFolder, list_images, load_mnist
+from common.callbacks import LossHistory, SampleGif, SampleGrid, StepCallback, fixed_latents
+from common.checkpoint import Checkpoint, fit_resumable
+from common.data import ImageFolder, first_readable, list_images, load_mnist
 from common.errors import UserError
-from common.images import center_crop, read_image, resize, to_signed
+from common.images import center_crop, is_greyscale_file, read_image, resize, to_signed
+from common.legacy import Keras2RMSprop
 from dcgan_tf import model
 from dcgan_tf.gan import DCGAN, WGAN
 
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the Agg backend)
+
 # Per-architecture defaults for flags left unset: carpedm20 / Anime_GAN DCGAN / wgan_keras.py.
+# Cadence: carpedm20's classic revision hard-coded a grid every 100 steps and a checkpoint
+# every 500 (HEAD's --sample_freq/--ckpt_freq default to 200/200); Anime_GAN saved its grid and
+# models every 20 epochs; wgan_keras.py every 1,000 steps, step 0 included.
 ARCH_DEFAULTS = {
     "dcgan": dict(epoch=25, learning_rate=0.0002, z_dist="uniform_signed", g_steps=2,
-                  input_height=108, output_height=64, input_fname_pattern="*.jpg"),
+                  input_height=108, output_height=64, input_fname_pattern="*.jpg",
+                  sample_freq=100, ckpt_freq=500),
     "anime": dict(epoch=500, learning_rate=0.0001, z_dist="normal01", g_steps=1,
-                  input_height=96, output_height=96, input_fname_pattern="*.jpg"),
+                  input_height=96, output_height=96, input_fname_pattern="*.jpg",
+                  sample_freq=20, ckpt_freq=None),
     # flow_from_directory("faces/") reads the images of faces/'s subfolders.
     "wgan": dict(epoch=1000, learning_rate=0.00005, z_dist="normal01", g_steps=1,
-                 input_height=96, output_height=96, input_fname_pattern="*/*.jpg"),
+                 input_height=96, output_height=96, input_fname_pattern="*/*.jpg",
+                 sample_freq=1000, ckpt_freq=1000),
 }
 NETWORK_OPTIONS = ["arch", "dataset", "z_dim", "gf_dim", "df_dim", "gfc_dim", "dfc_dim",
                    "output_height", "output_width", "c_dim"]
@@ -39,16 +49,16 @@ def parse_args(argv):
                                     "Keras WGAN. Flags left at None take --arch's default.")
     add = parser.add_argument
     add("--arch", choices=tuple(ARCH_DEFAULTS), default="dcgan")
-    add("--epoch", type=int, default=None, help="epochs to train (25 / 500 / 1000)")
-    add("--learning_rate", type=float, default=None,
+    add("--epoch", type=cli.positive_int, default=None, help="epochs to train (25 / 500 / 1000)")
+    add("--learning_rate", type=cli.positive_float, default=None,
         help="Adam (dcgan, anime) or RMSprop (wgan) rate: 0.0002 / 0.0001 / 0.00005")
-    add("--beta1", type=float, default=0.5, help="Adam beta1")
-    add("--train_size", type=float, default=np.inf, help="use at most this many images")
-    add("--batch_size", type=int, default=64)
-    add("--input_height", type=int, default=None, help="center-crop height (108 / 96)")
-    add("--input_width", type=int, default=None, help="default: input_height")
-    add("--output_height", type=int, default=None, help="64 / 96 (anime and wgan need 96)")
-    add("--output_width", type=int, default=None, help="default: output_height")
+    add("--beta1", type=cli.unit_fraction, default=0.5, help="Adam beta1")
+    add("--train_size", type=cli.positive_size, default=np.inf, help="use at most this many images")
+    add("--batch_size", type=cli.positive_int, default=64)
+    add("--input_height", type=cli.positive_int, default=None, help="center-crop height (108 / 96)")
+    add("--input_width", type=cli.positive_int, default=None, help="default: input_height")
+    add("--output_height", type=cli.positive_int, default=None, help="64 / 96 (anime and wgan need 96)")
+    add("--output_width", type=cli.positive_int, default=None, help="default: output_height")
     add("--dataset", default="celebA", help="folder under --data_dir, or mnist")
     add("--input_fname_pattern", default=None, help="*.jpg (wgan: */*.jpg, as "
                                                      "flow_from_directory)")
@@ -59,18 +69,20 @@ def parse_args(argv):
     add("--crop", action="store_true", help="center-crop input_height x input_width first")
     add("--visualize", action="store_true", help="after training or loading, run "
                                                  "visualize option 1 (see dcgan_tf.visualize)")
-    add("--z_dim", type=int, default=100)
+    add("--z_dim", type=cli.positive_int, default=100)
     add("--z_dist", choices=("uniform_signed", "uniform_unsigned", "normal01"), default=None,
         help="uniform_signed for dcgan, normal01 for anime and wgan")
-    add("--sample_freq", type=int, default=100, help="steps between sample grids")
-    add("--ckpt_freq", type=int, default=500, help="steps between checkpoints")
-    add("--g_steps", type=int, default=None, help="G updates per D update (2 / 1 / 1)")
-    add("--gf_dim", type=int, default=64, help="wgan: its first layer has 16 x gf_dim")
-    add("--df_dim", type=int, default=64)
-    add("--gfc_dim", type=int, default=1024)
-    add("--dfc_dim", type=int, default=1024)
-    add("--n_critic", type=int, default=5, help="wgan: critic steps per generator step")
-    add("--clamp", type=float, default=0.01, help="wgan: critic weights clipped to +-clamp")
+    add("--sample_freq", type=cli.positive_int, default=None,
+        help="steps between sample grids (dcgan 100, wgan 1000); anime: epochs (20)")
+    add("--ckpt_freq", type=cli.positive_int, default=None,
+        help="steps between checkpoints (dcgan 500, wgan 1000); anime: every epoch")
+    add("--g_steps", type=cli.positive_int, default=None, help="G updates per D update (2 / 1 / 1)")
+    add("--gf_dim", type=cli.positive_int, default=64, help="wgan: its first layer has 16 x gf_dim")
+    add("--df_dim", type=cli.positive_int, default=64)
+    add("--gfc_dim", type=cli.positive_int, default=1024)
+    add("--dfc_dim", type=cli.positive_int, default=1024)
+    add("--n_critic", type=cli.positive_int, default=5, help="wgan: critic steps per generator step")
+    add("--clamp", type=cli.positive_float, default=0.01, help="wgan: critic weights clipped to +-clamp")
     cli.add_common_flags(parser, "dcgan_tf")
     return resolve(parser.parse_args(argv))
 
@@ -123,22 +135,40 @@ def image_loader(args):
 
 
 def folder_data(args):
-    """Images of data_dir/dataset/input_fname_pattern; grayscale files give c_dim 1."""
-    paths = list_images(os.path.join(args.data_dir, args.dataset), args.input_fname_pattern)
-    with Image.open(paths[0]) as first:
-        args.c_dim = 1 if first.mode in ("L", "1", "I;16", "I") and args.arch == "dcgan" else 3
+    """Images of data_dir/dataset/input_fname_pattern; carpedm20 made c_dim 1 when the first
+    image is 2-D (here: the first readable one is greyscale)."""
+    where = os.path.join(args.data_dir, args.dataset)
+    paths = list_images(where, args.input_fname_pattern)
+    _, greyscale = first_readable(paths, is_greyscale_file, where)
+    args.c_dim = 1 if args.arch == "dcgan" and greyscale else 3
     shape = (args.output_height, args.output_width, args.c_dim)
-    return ImageFolder(paths, image_loader(args), shape, seed=args.seed)
+    folder = ImageFolder(paths, image_loader(args), shape, seed=args.seed)
+    folder.check_readable(where)
+    return folder
 
 
 def wgan_rotation(seed):
-    """ImageDataGenerator(rotation_range=20) becomes RandomRotation with nearest fill."""
-    rotate = keras.layers.RandomRotation(20 / 360, fill_mode="nearest", seed=seed)
+    """ImageDataGenerator(rotation_range=20) becomes RandomRotation with nearest fill and,
+    as Keras 2.1.2's apply_transform (order=0), nearest-neighbour sampling."""
+    rotate = keras.layers.RandomRotation(20 / 360, fill_mode="nearest", interpolation="nearest",
+                                         seed=seed)
 
     def augment(batch):
         return (rotate(tf.clip_by_value(batch, -1.0, 1.0) * 0.5 + 0.5, training=True)
                 * 2.0 - 1.0)
     return augment
+
+
+def steps_per_epoch(args, size, per_step):
+    """carpedm20's batch_idxs = min(len(data), train_size) // batch_size."""
+    if size < per_step:
+        raise UserError(f"[!] Entire dataset size ({size}) is less than the configured "
+                        f"batch_size ({per_step}) in {os.path.join(args.data_dir, args.dataset)}")
+    steps = int(min(size, args.train_size) // per_step)
+    if steps < 1:
+        raise UserError(f"--train_size {args.train_size:g} leaves no full batch of "
+                        f"{per_step} images")
+    return steps
 
 
 def training_data(args):
@@ -147,26 +177,24 @@ def training_data(args):
     if args.mnist:
         x, y = mnist_data(args)
         args.c_dim = 1
-        size, folder = len(x), None
-        data = tf.data.Dataset.from_tensor_slices((x, y)).repeat()
-        data = data.batch(args.batch_size, drop_remainder=True)
-        sample_real = (x[:args.batch_size], y[:args.batch_size])
-    else:
-        folder = folder_data(args)
-        size = len(folder)
-        if size < per_step:
-            raise UserError(f"[!] Entire dataset size ({size}) is less than the configured "
-                            f"batch_size ({per_step}) in "
-                            f"{os.path.join(args.data_dir, args.dataset)}")
+        steps = steps_per_epoch(args, len(x), per_step)
+        # The same batch_idxs slices, in the same order, every epoch (the remainder unused).
+        used = steps * args.batch_size
+        data = tf.data.Dataset.from_tensor_slices((x[:used], y[:used]))
+        data = data.batch(args.batch_size, drop_remainder=True).repeat()
+        return data.prefetch(tf.data.AUTOTUNE), steps, len(x), None, \
+            (x[:args.batch_size], y[:args.batch_size])
+    folder = folder_data(args)
+    steps = steps_per_epoch(args, len(folder), per_step)
+    if args.arch == "wgan":
+        # flow_from_directory: a reshuffled pass over every image per epoch.
         data = folder.dataset(args.batch_size)
-        if args.arch == "wgan":
-            data = data.map(wgan_rotation(args.seed)).batch(args.n_critic)
-        sample_real = None
-    steps = int(min(size, args.train_size) // per_step)
-    if steps < 1:
-        raise UserError(f"--train_size {args.train_size:g} leaves no full batch of "
-                        f"{per_step} images")
-    return data.prefetch(tf.data.AUTOTUNE), steps, size, folder, sample_real
+        data = data.map(wgan_rotation(args.seed)).batch(args.n_critic)
+    else:
+        # carpedm20 reshuffled the file list every epoch and used its first batch_idxs
+        # batches; Anime_GAN's DataLoader likewise drew a fresh permutation per epoch.
+        data = folder.dataset(args.batch_size, per_pass=steps * args.batch_size)
+    return data.prefetch(tf.data.AUTOTUNE), steps, len(folder), folder, None
 
 
 # ---- networks ----
@@ -177,9 +205,9 @@ def build_gan(args):
         gan = WGAN(model.build_wgan_generator(args.z_dim, 16 * args.gf_dim),
                    model.build_wgan_critic(args.df_dim), args.z_dim, args.n_critic, args.clamp,
                    seed=args.seed)
-        # Keras 2.1.2 RMSprop defaults: rho 0.9 (epsilon 1e-8 there; Keras 3 uses 1e-7).
-        gan.compile(keras.optimizers.RMSprop(args.learning_rate, rho=0.9),
-                    keras.optimizers.RMSprop(args.learning_rate, rho=0.9),
+        # Keras 2.1.2's RMSprop: rho 0.9, epsilon 1e-8 outside the square root.
+        gan.compile(Keras2RMSprop(args.learning_rate, rho=0.9, epsilon=1e-8),
+                    Keras2RMSprop(args.learning_rate, rho=0.9, epsilon=1e-8),
                     jit_compile=args.jit_compile)
         return gan
     if args.arch == "anime":
@@ -194,7 +222,8 @@ def build_gan(args):
     gan = DCGAN(generator, discriminator, args.z_dim, conditional=args.mnist,
                 g_steps=args.g_steps, z_dist=args.z_dist, from_logits=args.arch == "dcgan",
                 seed=args.seed)
-    # TF1 Adam's epsilon is 1e-8 (Keras 3 defaults to 1e-7).
+    # TF1 Adam and PyTorch 0.4 Adam both step by lr_t * m / (sqrt(v) + 1e-8), Keras 3's
+    # formula with epsilon 1e-8 (its default is 1e-7).
     gan.compile(keras.optimizers.Adam(args.learning_rate, beta_1=args.beta1, epsilon=1e-8),
                 keras.optimizers.Adam(args.learning_rate, beta_1=args.beta1, epsilon=1e-8),
                 jit_compile=args.jit_compile)
@@ -231,7 +260,8 @@ def sample_latents(args, count=None):
 # ---- training ----
 
 class ProgressLine(StepCallback):
-    """The original's per-batch line (the epoch's running means of the losses)."""
+    """The original's per-batch line with that batch's losses: carpedm20's "Epoch: [e/E]
+    [idx/batches] time: ..." or the WGAN's "[step] Loss_D: ..." (its step counted from 0)."""
 
     def __init__(self, args, steps, initial_step):
         super().__init__(initial_step)
@@ -240,7 +270,7 @@ class ProgressLine(StepCallback):
     def on_step(self, logs):
         if self.args.arch == "wgan":
             print("[%d] Loss_D: %f Loss_G: %f Loss_D_real: %f Loss_D_fake %f" % (
-                self.step, logs["Loss_D"], logs["Loss_G"], logs["Loss_D_real"],
+                self.step - 1, logs["Loss_D"], logs["Loss_G"], logs["Loss_D_real"],
                 logs["Loss_D_fake"]), flush=True)
         else:
             print("Epoch: [%2d/%2d] [%4d/%4d] time: %4.4f, d_loss: %.8f, g_loss: %.8f" % (
@@ -248,22 +278,98 @@ class ProgressLine(StepCallback):
                 time.time() - self.start, logs["d_loss"], logs["g_loss"]), flush=True)
 
 
+class ModelFiles(StepCallback):
+    """Whole networks as .keras files on a schedule, overwritten: Anime_GAN's torch.save of
+    saved/generate.t7 and discriminator.t7, the WGAN's netG.save("generate.h5")."""
+
+    def __init__(self, directory, networks, **schedule):
+        super().__init__(**schedule)
+        self.directory, self.networks = directory, networks
+
+    def on_due(self, logs):
+        for name, network in self.networks.items():
+            network.save(os.path.join(self.directory, f"{name}.keras"))
+
+
+class EpochLossFiles(keras.callbacks.Callback):
+    """Anime_GAN's loss logs: after each epoch the last batch's losses are appended to
+    generate_loss.txt ("loss_G:{v} ") and discriminator_loss.txt ("loss_D:{v} "); at the end
+    logging.png plots both against the epoch."""
+
+    def __init__(self, directory):
+        super().__init__()
+        self.paths = {"generate": os.path.join(directory, "generate_loss.txt"),
+                      "discriminator": os.path.join(directory, "discriminator_loss.txt")}
+        self.plot_path = os.path.join(directory, "logging.png")
+
+    def on_epoch_end(self, epoch, logs=None):
+        for (name, path), key in zip(self.paths.items(), ("G", "D")):
+            with open(path, "a") as f:
+                f.write(f"loss_{key}:{float(logs[key.lower() + '_loss'])} \n")
+
+    def on_train_end(self, logs=None):
+        fig, ax = plt.subplots()
+        for (name, path), colour in zip(self.paths.items(), ("green", "blue")):
+            with open(path) as f:
+                values = [float(line.split(":")[1]) for line in f if ":" in line]
+            ax.plot(values, color=colour, label=name)
+        ax.set_title("DCGAN_Anime")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        ax.legend()
+        fig.savefig(self.plot_path)
+        plt.close(fig)
+
+
 def sample_grid(gan, args, sample_real, initial_step):
-    """Every --sample_freq steps: train_{epoch:02d}_{idx:04d}.png from the fixed sample_z
-    (and, for MNIST, the first batch's labels); dcgan also prints the original's [Sample]
-    losses on the first training batch."""
+    """carpedm20: train_{epoch:02d}_{idx:04d}.png from the fixed sample_z (MNIST: with the
+    first batch's labels) after step 1 and every --sample_freq steps (the classic revision's
+    counter % 100 == 1), with the [Sample] line: d_loss and g_loss of the first training
+    batch through the training-mode graph, which (tf.contrib batch norm updating in place)
+    also nudges the BatchNorm statistics, as the original's evaluation did."""
     y = None if sample_real is None else sample_real[1]
 
     def generate(z):
         if sample_real is not None:
-            d_real, d_fake, g_loss = gan.losses_on(sample_real[0], y, z, training=False)
+            d_real, d_fake, g_loss = gan.losses_on(sample_real[0], y, z, training=True)
             print("[Sample] d_loss: %.8f, g_loss: %.8f" % (d_real + d_fake, g_loss))
         return sample_images(gan, args, z, y)
 
     return SampleGrid(generate, sample_latents(args),
                       os.path.join(args.output_dir, args.sample_dir),
                       "train_{epoch_index:02d}_{batch:04d}.png", every_steps=args.sample_freq,
-                      value_range=value_range(args), initial_step=initial_step)
+                      first_step=1, value_range=value_range(args), initial_step=initial_step)
+
+
+def training_callbacks(gan, args, steps, sample_real, checkpoint):
+    """The original's outputs for --arch, after the checkpoint and the loss history."""
+    samples = os.path.join(args.output_dir, args.sample_dir)
+    every_sample_steps = dict(every_steps=args.sample_freq, initial_step=checkpoint.step,
+                              first_step=1)
+    callbacks = [checkpoint,
+                 LossHistory(args.output_dir, every_steps=None if args.arch == "anime"
+                             else args.sample_freq, title=f"DCGAN ({args.arch})",
+                             initial_step=checkpoint.step)]
+    if args.arch == "dcgan":
+        callbacks += [ProgressLine(args, steps, checkpoint.step),
+                      sample_grid(gan, args, sample_real, checkpoint.step)]
+        frames = "train_*.png"
+    else:
+        files = {"generate": gan.generator, "discriminator": gan.discriminator}
+        generate = lambda z: sample_images(gan, args, z)  # noqa: E731
+        if args.arch == "anime":  # every --sample_freq epochs: saved/img/{epoch}.png
+            schedule = dict(every_epochs=args.sample_freq)
+            callbacks.append(EpochLossFiles(args.output_dir))
+        else:  # every --sample_freq steps, step 0 included: saved/img/{step}.png
+            schedule = every_sample_steps
+            callbacks.append(ProgressLine(args, steps, checkpoint.step))
+        callbacks += [SampleGrid(generate, sample_latents(args), samples,
+                                 "{counter}.png" if args.arch == "wgan" else "{epoch_index}.png",
+                                 value_range=None, **schedule),
+                      ModelFiles(args.output_dir, files, **schedule)]
+        frames = "[0-9]*.png"
+    return callbacks + [SampleGif(os.path.join(samples, frames),
+                                  os.path.join(args.output_dir, "evolution.gif"))]
 
 
 def load_checkpoint(checkpoint):
@@ -293,15 +399,10 @@ def main(argv=None):
                             every_steps=args.ckpt_freq)
     loaded = load_checkpoint(checkpoint)
     if args.train:
-        samples = os.path.join(args.output_dir, args.sample_dir)
-        callbacks = [checkpoint, ProgressLine(args, steps, checkpoint.step),
-                     sample_grid(gan, args, sample_real, checkpoint.step),
-                     LossHistory(args.output_dir, every_steps=args.sample_freq,
-                                 title=f"DCGAN ({args.arch})", initial_step=checkpoint.step),
-                     SampleGif(os.path.join(samples, "train_*.png"),
-                               os.path.join(args.output_dir, "evolution.gif"))]
-        fit_resumable(gan, data, checkpoint, args.epoch, steps_per_epoch=steps, verbose=0,
-                      shuffle=False, callbacks=callbacks)
+        # The anime DCGAN's tqdm bar becomes Keras' progress bar (that batch's losses).
+        fit_resumable(gan, data, checkpoint, args.epoch, steps_per_epoch=steps,
+                      verbose=1 if args.arch == "anime" else 0, shuffle=False,
+                      callbacks=training_callbacks(gan, args, steps, sample_real, checkpoint))
         if folder is not None and folder.skipped:
             print(f"skipped {len(folder.skipped)} unreadable images of {size}")
     elif not loaded:

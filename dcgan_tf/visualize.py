@@ -13,6 +13,7 @@ import time
 import numpy as np
 
 from common import cli
+from common.checkpoint import checkpoint_file
 from common.errors import UserError
 from common.grid import image_manifold_size, merge, save_gif, save_grid
 from common.images import to_uint8
@@ -84,21 +85,24 @@ def load_run(checkpoint_dir):
     """Rebuild the run's networks from options.json beside checkpoint_dir; load the weights."""
     options_path = os.path.join(os.path.dirname(os.path.abspath(checkpoint_dir)),
                                 "options.json")
-    weights = os.path.join(checkpoint_dir, "generator.weights.h5")
-    if not os.path.exists(options_path) or not os.path.exists(weights):
-        raise UserError(f"{checkpoint_dir} holds no trained run (needs generator.weights.h5 "
-                        "and options.json beside it); train with python -m dcgan_tf.train")
+    weights = checkpoint_file(checkpoint_dir, "generator.weights.h5")
+    if not os.path.exists(options_path) or weights is None or not os.path.exists(weights):
+        raise UserError(f"{checkpoint_dir} holds no trained run (needs a checkpoint and "
+                        "options.json beside it); train with python -m dcgan_tf.train")
     with open(options_path) as f:
         args = argparse.Namespace(**json.load(f))
     gan = build_gan(args)
-    networks(gan)["generator"].load_weights(weights)
+    try:
+        networks(gan)["generator"].load_weights(weights)
+    except ValueError as error:
+        raise UserError(f"the generator in {checkpoint_dir} does not match the networks of "
+                        f"its options.json ({str(error).splitlines()[0]})") from error
     return gan, args
 
 
 @cli.exits_cleanly
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m dcgan_tf.visualize", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.tool_parser("python -m dcgan_tf.visualize", __doc__)
     parser.add_argument("--checkpoint_dir", required=True,
                         help="a run's checkpoints folder (options.json beside it)")
     parser.add_argument("--option", type=int, default=1, choices=range(5))

@@ -1,5 +1,8 @@
 """O-GAN's encoder and self-modulated-BN generator, as o_gan_celeba_sm_4x4.py builds them.
 
+Every BatchNormalization updates its moving statistics as Keras 2.2.4 did (zero-debiased;
+common.legacy), so inference-mode grids are right from the first step, as in the original.
+
 SelfModulatedBatchNormalization is a block of plain layers (BN, four Dense, ScaleShift) so that
 model.summary() lines up with the table the blog prints.
 """
@@ -10,6 +13,7 @@ from keras import layers, ops
 from keras.initializers import RandomNormal
 
 from common.errors import UserError
+from common.legacy import keras2_batch_norm
 
 F_SIZE = 4  # the smallest feature map, 4x4 at every img_dim
 
@@ -33,7 +37,7 @@ def self_modulated_batch_norm(h, z):
     (Keras-default glorot-uniform Dense layers, as the original)."""
     channels = h.shape[-1]
     z_dim = z.shape[-1]
-    h = layers.BatchNormalization(center=False, scale=False)(h)
+    h = keras2_batch_norm(center=False, scale=False)(h)
     beta = layers.Dense(channels)(layers.Dense(z_dim, activation="relu")(z))
     gamma = layers.Dense(channels)(layers.Dense(z_dim, activation="relu")(z))
     return ScaleShift()([h, beta, gamma])
@@ -62,7 +66,7 @@ def build_encoder(img_dim=128, z_dim=128):
     for i in range(num_layers):
         x = layers.Conv2D(max_channels // 2 ** (num_layers - i - 1), 4, strides=2,
                           padding="same", kernel_initializer=init())(x)
-        x = layers.BatchNormalization()(x)
+        x = keras2_batch_norm()(x)
         x = layers.LeakyReLU(negative_slope=0.2)(x)
     x = layers.Flatten()(x)
     x = layers.Dense(z_dim, kernel_initializer=init(), dtype="float32")(x)

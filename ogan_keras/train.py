@@ -6,14 +6,14 @@ the script's module constants become flags with the same values.
 import math
 import os
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from common import cli
-from common.callbacks import (Checkpoint, LossHistory, SampleGif, SampleGrid, fit_resumable,
-                              fixed_latents)
+from common.callbacks import LossHistory, SampleGif, SampleGrid, fixed_latents
+from common.checkpoint import Checkpoint, fit_resumable
 from common.data import image_folder_dataset
+from common.legacy import Keras2RMSprop
 from common.images import read_image, resize, to_signed
 from ogan_keras.gan import OGAN
 from ogan_keras.model import build_encoder, build_generator, sizes
@@ -28,13 +28,13 @@ def parse_args(argv):
     parser.add_argument("--data", default="data/lfw/*/*.jpg",
                         help="glob pattern or folder of images (the blog uses LFW)")
     parser.add_argument("--img_dim", type=int, default=128, help="power of two >= 32")
-    parser.add_argument("--z_dim", type=int, default=128)
-    parser.add_argument("--batch_size", type=int, default=64)
-    parser.add_argument("--epochs", type=int, default=1000)
-    parser.add_argument("--lr", type=float, default=1e-4, help="RMSprop learning rate")
-    parser.add_argument("--sample_every", type=int, default=100,
+    parser.add_argument("--z_dim", type=cli.positive_int, default=128)
+    parser.add_argument("--batch_size", type=cli.positive_int, default=64)
+    parser.add_argument("--epochs", type=cli.positive_int, default=1000)
+    parser.add_argument("--lr", type=cli.positive_float, default=1e-4, help="RMSprop learning rate")
+    parser.add_argument("--sample_every", type=cli.positive_int, default=100,
                         help="steps between sample grids and saved weights (Trainer)")
-    parser.add_argument("--steps_per_epoch", type=int, default=None,
+    parser.add_argument("--steps_per_epoch", type=cli.positive_int, default=None,
                         help="default: ceil(images / batch_size), as the script")
     cli.add_common_flags(parser, "ogan_keras")
     return parser.parse_args(argv)
@@ -87,7 +87,8 @@ def interpolation_grid(gan):
 
 def build_gan(args):
     gan = OGAN(build_encoder(args.img_dim, args.z_dim), build_generator(args.img_dim, args.z_dim))
-    gan.compile(optimizer=keras.optimizers.RMSprop(args.lr, rho=0.99),
+    # RMSprop(1e-4, 0.99) of Keras 2.2.4: epsilon 1e-7 outside the square root.
+    gan.compile(optimizer=Keras2RMSprop(args.lr, rho=0.99, epsilon=1e-7),
                 jit_compile=args.jit_compile)
     return gan
 

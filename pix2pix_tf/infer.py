@@ -4,7 +4,6 @@
 Stands in for the original's export graph (base64 PNG in, base64 PNG out) and its
 server/process-local.py client: a .keras model that maps an image to an image.
 """
-import argparse
 import os
 
 import keras
@@ -28,8 +27,7 @@ def translate(model, image):
 
 @cli.exits_cleanly
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m pix2pix_tf.infer", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.tool_parser("python -m pix2pix_tf.infer", __doc__)
     parser.add_argument("input", help="an image (grey and RGBA are converted to RGB)")
     parser.add_argument("output", help="where to write the result (.png or .jpg)")
     parser.add_argument("--model", required=True, help="export.keras from --mode export")

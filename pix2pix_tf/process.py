@@ -5,7 +5,6 @@ tools/split.py (split), e.g.
 `edges` stands in for the original's HED network + MATLAB/Octave post-processing (docker
 only): a Sobel edge detector, thresholded and thinned to dark lines on white.
 """
-import argparse
 import glob
 import os
 import random
@@ -39,21 +38,22 @@ def resize(src, size, pad=False):
     return np.asarray(Image.fromarray(dst).resize((size, size), method))
 
 
-def blank(src, size):
-    """Fill the central 30% square with white: holes for inpainting."""
+def blank(src):
+    """Fill the central 30% square of a square image with white: holes for inpainting."""
     height, width = src.shape[:2]
-    if height != size or width != size:
-        raise UserError(f"blank needs {size}x{size} images (got {width}x{height}); "
+    if height != width:
+        raise UserError(f"blank needs square images (got {width}x{height}); "
                         "run --operation resize first")
-    hole = int(size * 0.3)
-    offset = int(size / 2 - hole / 2)
+    hole = int(width * 0.3)
+    offset = int(width / 2 - hole / 2)
     dst = src.copy()
     dst[offset:offset + hole, offset:offset + hole] = 255
     return dst
 
 
 def grayscale(src):
-    return np.asarray(Image.fromarray(src).convert("L"))[..., None]
+    """Grey written as RGB, as the original's grayscale_to_rgb(rgb_to_grayscale(src))."""
+    return np.asarray(Image.fromarray(src).convert("L").convert("RGB"))
 
 
 def edges(src):
@@ -93,7 +93,7 @@ def process(args, src_path, dst_path):
     elif args.operation == "resize":
         dst = resize(src, args.size, args.pad)
     elif args.operation == "blank":
-        dst = blank(src, args.size)
+        dst = blank(src)
     elif args.operation == "combine":
         dst = combine(src, src_path, args.b_dir)
     else:
@@ -128,48 +128,49 @@ def run_operation(args):
 
 
 def split(args):
-    """tools/split.py: move *.png of --input_dir into train/, val/ (and test/), seeded 0."""
-    paths = glob.glob(os.path.join(args.input_dir, "*.png"))
+    """tools/split.py: move *.png of --input_dir into train/, val/ (and test/). As the
+    original, the sorted files are paired with a list of assignments (train_frac of "train",
+    test_frac of "test", the rest "val") that is shuffled with random.seed(0) unless --sort,
+    so a folder splits the same way as with the original script."""
+    paths = sorted(glob.glob(os.path.join(args.input_dir, "*.png")))
     if not paths:
         raise UserError(f"--input_dir {args.input_dir} contains no .png images to split")
     random.seed(0)
-    if args.sort:
-        paths.sort()
-    else:
-        paths.sort()
-        random.shuffle(paths)
-    n_train = int(len(paths) * args.train_frac)
-    n_test = int(len(paths) * args.test_frac)
-    sets = {"train": paths[:n_train], "test": paths[n_train:n_train + n_test],
-            "val": paths[n_train + n_test:]}
-    for name, files in sets.items():
-        if not files:
-            continue
+    assignments = ["train"] * int(args.train_frac * len(paths))
+    assignments += ["test"] * int(args.test_frac * len(paths))
+    assignments += ["val"] * (len(paths) - len(assignments))
+    if not args.sort:
+        random.shuffle(assignments)
+    for name in set(assignments):
         os.makedirs(os.path.join(args.input_dir, name), exist_ok=True)
-        for path in files:
-            shutil.move(path, os.path.join(args.input_dir, name, os.path.basename(path)))
-        print(f"{name}: {len(files)} files")
-    return {name: len(files) for name, files in sets.items()}
+    print(len(paths), len(assignments))
+    for path, name in zip(paths, assignments):
+        destination = os.path.join(args.input_dir, name, os.path.basename(path))
+        print(path, "->", destination)
+        shutil.move(path, destination)
+    return {name: assignments.count(name) for name in ("train", "test", "val")}
 
 
 @cli.exits_cleanly
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m pix2pix_tf.process", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.tool_parser("python -m pix2pix_tf.process", __doc__)
     parser.add_argument("--input_dir", "--dir", required=True, help="path to folder of images")
     parser.add_argument("--output_dir", help="output path (not used by split)")
     parser.add_argument("--operation", required=True, choices=OPERATIONS)
-    parser.add_argument("--workers", type=int, default=1, help="number of threads")
+    parser.add_argument("--workers", type=cli.positive_int, default=1, help="number of threads")
     parser.add_argument("--pad", action="store_true", help="pad instead of crop for resize")
-    parser.add_argument("--size", type=int, default=256, help="size to use for resize")
+    parser.add_argument("--size", type=cli.positive_int, default=256, help="size to use for resize")
     parser.add_argument("--b_dir", help="path to folder containing B images for combine")
-    parser.add_argument("--train_frac", type=float, default=0.8, help="split: train share")
-    parser.add_argument("--test_frac", type=float, default=0.0, help="split: test share")
+    parser.add_argument("--train_frac", type=cli.fraction, default=0.8, help="split: train share")
+    parser.add_argument("--test_frac", type=cli.fraction, default=0.0, help="split: test share")
     parser.add_argument("--sort", action="store_true", help="split: sorted, not shuffled")
     args = parser.parse_args(argv)
     if not os.path.isdir(args.input_dir):
         raise UserError(f"--input_dir {args.input_dir} does not exist")
     if args.operation == "split":
+        if args.train_frac + args.test_frac > 1:
+            raise UserError(f"--train_frac {args.train_frac} and --test_frac {args.test_frac} "
+                            "add up to more than 1")
         return split(args)
     if not args.output_dir:
         raise UserError(f"--operation {args.operation} needs --output_dir")

@@ -6,6 +6,7 @@ display and save cadence, options.json and index.html.
 import json
 import math
 import os
+import sys
 import time
 
 import keras
@@ -14,7 +15,8 @@ import tensorflow as tf
 from PIL import Image
 
 from common import cli
-from common.callbacks import Checkpoint, LossHistory, SampleGif, StepCallback, fit_resumable
+from common.callbacks import LossHistory, SampleGif, StepCallback
+from common.checkpoint import Checkpoint, checkpoint_file, fit_resumable
 from common.color import deprocess_lab, lab_to_rgb
 from common.data import ImageFolder, list_paired_images, paired_transform
 from common.errors import UserError
@@ -34,33 +36,33 @@ def parse_args(argv):
     add("--mode", required=True, choices=["train", "test", "export"])
     add("--checkpoint", default=None,
         help="directory with checkpoint to resume training from or use for testing")
-    add("--max_steps", type=int, help="number of training steps (0 means 0)")
-    add("--max_epochs", type=int, help="number of training epochs")
-    add("--summary_freq", type=int, default=100, help="update summaries every summary_freq steps")
-    add("--progress_freq", type=int, default=50, help="display progress every progress_freq steps")
-    add("--display_freq", type=int, default=0,
+    add("--max_steps", type=cli.non_negative_int, help="number of training steps (0 means 0)")
+    add("--max_epochs", type=cli.non_negative_int, help="number of training epochs")
+    add("--summary_freq", type=cli.non_negative_int, default=100, help="update summaries every summary_freq steps")
+    add("--progress_freq", type=cli.non_negative_int, default=50, help="display progress every progress_freq steps")
+    add("--display_freq", type=cli.non_negative_int, default=0,
         help="write current training images every display_freq steps")
-    add("--save_freq", type=int, default=5000,
+    add("--save_freq", type=cli.non_negative_int, default=5000,
         help="save model every save_freq steps, 0 to disable")
     add("--separable_conv", action="store_true", help="use separable convolutions in the generator")
-    add("--aspect_ratio", type=float, default=1.0,
+    add("--aspect_ratio", type=cli.positive_float, default=1.0,
         help="aspect ratio of output images (width/height)")
     add("--lab_colorization", action="store_true",
         help="split input image into brightness (A) and color (B)")
-    add("--batch_size", type=int, default=1, help="number of images in batch")
+    add("--batch_size", type=cli.positive_int, default=1, help="number of images in batch")
     add("--which_direction", type=str, default="AtoB", choices=["AtoB", "BtoA"])
-    add("--ngf", type=int, default=64, help="number of generator filters in first conv layer")
-    add("--ndf", type=int, default=64,
+    add("--ngf", type=cli.positive_int, default=64, help="number of generator filters in first conv layer")
+    add("--ndf", type=cli.positive_int, default=64,
         help="number of discriminator filters in first conv layer")
-    add("--scale_size", type=int, default=286,
+    add("--scale_size", type=cli.positive_int, default=286,
         help="scale images to this size before cropping to 256x256")
     add("--flip", dest="flip", action="store_true", help="flip images horizontally")
     add("--no_flip", dest="flip", action="store_false", help="don't flip images horizontally")
     parser.set_defaults(flip=True)
-    add("--lr", type=float, default=0.0002, help="initial learning rate for adam")
-    add("--beta1", type=float, default=0.5, help="momentum term of adam")
-    add("--l1_weight", type=float, default=100.0, help="weight on L1 term for generator gradient")
-    add("--gan_weight", type=float, default=1.0, help="weight on GAN term for generator gradient")
+    add("--lr", type=cli.positive_float, default=0.0002, help="initial learning rate for adam")
+    add("--beta1", type=cli.unit_fraction, default=0.5, help="momentum term of adam")
+    add("--l1_weight", type=cli.non_negative_float, default=100.0, help="weight on L1 term for generator gradient")
+    add("--gan_weight", type=cli.non_negative_float, default=1.0, help="weight on GAN term for generator gradient")
     add("--output_filetype", default="png", choices=["png", "jpeg"])
     cli.add_common_flags(parser, "pix2pix_tf")
     return parser.parse_args(argv)
@@ -186,11 +188,23 @@ def examples(args, paths):
 
 
 def fixed_examples(args, paths, count):
-    """The first `count` examples, unshuffled and unaugmented: names, inputs, targets."""
+    """The first `count` readable examples, unshuffled and unaugmented: names, inputs,
+    targets. Unreadable files are reported and passed over."""
     transform = paired_transform(args.which_direction, args.lab_colorization, CROP_SIZE,
                                  CROP_SIZE, flip=False)
-    pairs = [transform(tf.constant(to_unit(read_image(p)))) for p in paths[:count]]
-    names = [os.path.splitext(os.path.basename(p))[0] for p in paths[:count]]
+    names, pairs = [], []
+    for path in paths:
+        try:
+            image = read_image(path)
+        except UserError as error:
+            print(f"warning: skipped unreadable image: {error}", file=sys.stderr)
+            continue
+        names.append(os.path.splitext(os.path.basename(path))[0])
+        pairs.append(transform(tf.constant(to_unit(image))))
+        if len(pairs) == count:
+            break
+    if not pairs:
+        return names, None, None
     return names, np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
 
 
@@ -215,10 +229,10 @@ class TrainingReport(StepCallback):
         summarise = self.should(self.args.summary_freq)
         display = self.should(self.args.display_freq)
         # One generator pass serves both when they fall on the same step.
-        images = self.generate() if summarise or display else None
+        images, predictions = self.generate() if summarise or display else (None, None)
         if summarise:
             print("recording summary")
-            self.summary(logs, images)
+            self.summary(logs, images, predictions)
         if display:
             print("saving display images")
             filesets = save_images(self.args, self.display[0], images, self.step)
@@ -232,10 +246,13 @@ class TrainingReport(StepCallback):
             self.model.stop_training = True
 
     def generate(self):
-        """(inputs, targets, outputs) of the fixed display examples, ready to save."""
-        _, inputs, targets = self.display
-        outputs = self.gan.generator(inputs, training=True).numpy()
-        return displayable(self.args, inputs, targets, outputs)
+        """(inputs, targets, outputs) of the fixed display examples, ready to save, and the
+        discriminator's 30x30 patch outputs on their real and fake pairs."""
+        inputs, targets = (tf.constant(images) for images in self.display[1:])
+        outputs = self.gan.generator(inputs, training=True)
+        predictions = {"predict_real": self.gan.discriminator([inputs, targets], training=True),
+                       "predict_fake": self.gan.discriminator([inputs, outputs], training=True)}
+        return displayable(self.args, self.display[1], self.display[2], outputs.numpy()), predictions
 
     def progress(self, logs):
         rate = (self.step - self.start_step) * self.args.batch_size / (time.time() - self.start)
@@ -246,13 +263,15 @@ class TrainingReport(StepCallback):
         for name in LOSSES:
             print(name, float(logs[name]))
 
-    def summary(self, logs, images):
+    def summary(self, logs, images, predictions):
         with self.writer.as_default(step=self.step):
             tf.summary.scalar("discriminator_loss", float(logs["discrim_loss"]))
             tf.summary.scalar("generator_loss_GAN", float(logs["gen_loss_GAN"]))
             tf.summary.scalar("generator_loss_L1", float(logs["gen_loss_L1"]))
             for kind, batch in zip(("inputs", "targets", "outputs"), images):
                 tf.summary.image(kind, to_uint8(batch), max_outputs=len(batch))
+            for kind, batch in predictions.items():
+                tf.summary.image(kind, to_uint8(np.asarray(batch)), max_outputs=len(batch))
         self.writer.flush()
 
     def on_train_end(self, logs=None):
@@ -260,29 +279,51 @@ class TrainingReport(StepCallback):
             self.writer.close()
 
 
+def planned_steps(args, steps_per_epoch):
+    """The original's max_steps: --max_steps, else steps_per_epoch * --max_epochs, else 2**32."""
+    if args.max_steps is not None:
+        return args.max_steps
+    if args.max_epochs is not None:
+        return steps_per_epoch * args.max_epochs
+    return 2 ** 32
+
+
+def restore_for_training(args, checkpoint, steps_per_epoch):
+    """Restore and return the global step to stop at. With --checkpoint, as the original:
+    load that run and train max_steps MORE steps (its loop ran range(max_steps) after
+    restoring). Without, re-running the command resumes an interrupted run in --output_dir
+    and stops at the planned total, so an interruption does not lengthen the run."""
+    planned = planned_steps(args, steps_per_epoch)
+    if args.checkpoint is None:
+        if checkpoint.restore():
+            print("loading model from checkpoint")
+        return planned
+    source = Checkpoint(os.path.join(args.checkpoint, "checkpoints"), checkpoint.networks,
+                        checkpoint.optimizers, extra=checkpoint.extra)
+    if not source.restore():
+        raise UserError(f"--checkpoint {args.checkpoint} holds no checkpoint (no "
+                        "checkpoints/state.json); point it at a training run's --output_dir")
+    print("loading model from checkpoint")
+    checkpoint.step, checkpoint.epoch = source.step, source.epoch
+    return checkpoint.step + planned
+
+
 def train(args, paths, model):
     steps_per_epoch = math.ceil(len(paths) / args.batch_size)
-    if args.max_steps is not None:
-        max_steps = args.max_steps
-    elif args.max_epochs is not None:
-        max_steps = steps_per_epoch * args.max_epochs
-    else:
-        max_steps = 2 ** 32
     # Saved every --save_freq steps and at the end, as the original (not every epoch: an
-    # epoch of facades is 400 steps and the state is ~650 MB at ngf 64).
+    # epoch of facades is 400 steps and the state is ~650 MB at ngf 64). The displayed loss
+    # averages are saved too, as the TF Saver restored the ExponentialMovingAverage shadows.
     checkpoint = Checkpoint(os.path.join(args.output_dir, "checkpoints"),
                             {"generator": model.generator, "discriminator": model.discriminator},
                             {"d_optimizer": model.d_optimizer, "g_optimizer": model.g_optimizer},
-                            at_epoch_end=False)
-    source = Checkpoint(os.path.join(args.checkpoint, "checkpoints"), checkpoint.networks,
-                        checkpoint.optimizers) if args.checkpoint else checkpoint
-    if source.restore():
-        print("loading model from checkpoint")
-        checkpoint.step, checkpoint.epoch = source.step, source.epoch
+                            at_epoch_end=False,
+                            extra={"loss_averages": list(model.averages.values())})
+    max_steps = restore_for_training(args, checkpoint, steps_per_epoch)
     if checkpoint.step >= max_steps:
         print(f"already trained {checkpoint.step} of {max_steps} steps")
         return model
     folder, transform = examples(args, paths)
+    folder.check_readable(args.input_dir)
     data = folder.dataset(args.batch_size, transform=transform)
     display = fixed_examples(args, paths, args.batch_size)
     report = TrainingReport(args, model, checkpoint, display, steps_per_epoch, max_steps)
@@ -291,10 +332,11 @@ def train(args, paths, model):
     # The GIF follows the first display example's outputs (written every --display_freq).
     gif = SampleGif(os.path.join(args.output_dir, "images", f"*-{display[0][0]}-outputs.png"),
                     os.path.join(args.output_dir, "evolution.gif"))
-    fit_resumable(model, data, checkpoint, math.ceil(max_steps / steps_per_epoch),
-                  steps_per_epoch=steps_per_epoch, verbose=0, shuffle=False,
-                  callbacks=[checkpoint, history, report, gif])
-    checkpoint.save()
+    epochs = checkpoint.epoch + math.ceil((max_steps - checkpoint.step) / steps_per_epoch)
+    fit_resumable(model, data, checkpoint, epochs, steps_per_epoch=steps_per_epoch, verbose=0,
+                  shuffle=False, callbacks=[checkpoint, history, report, gif])
+    if checkpoint.saved_step != checkpoint.step:
+        checkpoint.save()
     if folder.skipped:
         print(f"skipped {len(folder.skipped)} unreadable images of {len(folder)}")
     return model
@@ -303,11 +345,17 @@ def train(args, paths, model):
 # ---- test and export ----
 
 def load_generator(args, model):
-    weights = os.path.join(args.checkpoint, "checkpoints", "generator.weights.h5")
-    if not os.path.exists(weights):
-        raise UserError(f"--checkpoint {args.checkpoint} has no checkpoints/generator.weights.h5")
+    weights = checkpoint_file(os.path.join(args.checkpoint, "checkpoints"),
+                              "generator.weights.h5")
+    if weights is None or not os.path.exists(weights):
+        raise UserError(f"--checkpoint {args.checkpoint} holds no trained generator (no "
+                        "checkpoints/state.json); point it at a training run's --output_dir")
     print("loading model from checkpoint")
-    model.generator.load_weights(weights)
+    try:
+        model.generator.load_weights(weights)
+    except ValueError as error:
+        raise UserError(f"the generator in {args.checkpoint} does not match the networks of "
+                        f"its options.json ({str(error).splitlines()[0]})") from error
 
 
 def test(args, paths, model):
@@ -316,15 +364,20 @@ def test(args, paths, model):
     max_steps = math.ceil(len(paths) / args.batch_size)
     if args.max_steps is not None:
         max_steps = min(max_steps, args.max_steps)
-    start = time.time()
+    start, index_path = time.time(), None
     for step in range(max_steps):
         batch = paths[step * args.batch_size:(step + 1) * args.batch_size]
         names, inputs, targets = fixed_examples(args, batch, len(batch))
+        if inputs is None:
+            continue
         outputs = model.generator(inputs, training=True).numpy()
         filesets = save_images(args, names, displayable(args, inputs, targets, outputs))
         for fileset in filesets:
             print("evaluated image", fileset["name"])
         index_path = append_index(args, filesets)
+    if index_path is None:
+        raise UserError(f"no image of --input_dir {args.input_dir} was evaluated "
+                        f"(max_steps {max_steps}, or none could be read)")
     print("wrote index at", index_path)
     print("rate", (time.time() - start) / max_steps)
 
@@ -342,7 +395,6 @@ def export(args, model):
     if args.lab_colorization:
         raise UserError("export is not supported for --lab_colorization (as the original)")
     load_generator(args, model)
-    os.makedirs(args.output_dir, exist_ok=True)
     path = os.path.join(args.output_dir, "export.keras")
     export_model(model.generator).save(path)
     print("exported model to", path)
@@ -363,7 +415,7 @@ def main(argv=None):
     if args.mode == "train":
         cli.prepare_output_dir(args, NETWORK_OPTIONS)
     else:
-        os.makedirs(args.output_dir, exist_ok=True)
+        cli.claim_output_dir(args.output_dir)
     strategy = cli.setup(args)
     for key, value in sorted(vars(args).items()):
         print(key, "=", value)

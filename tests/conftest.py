@@ -1,5 +1,6 @@
 """Fixtures that make the small datasets the tests need: image folders, IDX MNIST, pairs."""
 import gzip
+import json
 import os
 
 import numpy as np
@@ -50,6 +51,13 @@ def write_mnist_dir(directory, n_train=60, n_test=20, gz=False, seed=0):
         write_idx(os.path.join(directory, f"{split}-images-idx3-ubyte{suffix}"), images, 2051)
         write_idx(os.path.join(directory, f"{split}-labels-idx1-ubyte{suffix}"), labels, 2049)
     return directory
+
+
+def saved_counters(checkpoint_dir):
+    """(step, epoch) of the current checkpoint in checkpoint_dir."""
+    with open(os.path.join(checkpoint_dir, "state.json")) as f:
+        state = json.load(f)
+    return state["step"], state["epoch"]
 
 
 @pytest.fixture

@@ -1,4 +1,3 @@
-import json
 import os
 
 import keras
@@ -6,8 +5,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from common.callbacks import (Checkpoint, LossHistory, SampleGif, SampleGrid, fit_resumable,
-                              fixed_latents, read_history)
+from common.callbacks import LossHistory, SampleGif, SampleGrid, fixed_latents, read_history
+from common.checkpoint import Checkpoint, fit_resumable
+from conftest import saved_counters
 
 
 class TinyGAN(keras.Model):
@@ -81,8 +81,7 @@ def test_checkpoint_resume_continues_counters_and_optimizers(tmp_path):
     model, checkpoint, resumed = run(directory, epochs=2)
     assert resumed and checkpoint.step == 4 and checkpoint.epoch == 2
     assert int(model.d_optimizer.iterations) == 4 and int(model.g_optimizer.iterations) == 4
-    with open(os.path.join(directory, "state.json")) as f:
-        assert json.load(f) == {"step": 4, "epoch": 2}
+    assert saved_counters(directory) == (4, 2)
 
 
 def test_checkpoint_refuses_mismatched_optimizer_state(tmp_path):
@@ -163,5 +162,5 @@ def test_checkpoint_without_epoch_end_saves_counts_epochs(tmp_path):
                             at_epoch_end=False)
     model.fit(np.zeros((4, 3), np.float32), batch_size=2, epochs=2, verbose=0,
               callbacks=[checkpoint])
-    assert json.loads((tmp_path / "state.json").read_text()) == {"step": 3, "epoch": 1}
+    assert saved_counters(tmp_path) == (3, 1)
     assert checkpoint.epoch == 2

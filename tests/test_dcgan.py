@@ -9,7 +9,7 @@ from PIL import Image
 
 from dcgan_tf import model, train, visualize
 from dcgan_tf.gan import DCGAN, WGAN
-from conftest import write_images, write_mnist_dir
+from conftest import saved_counters, write_images, write_mnist_dir
 
 
 def trainable(m):
@@ -90,14 +90,16 @@ def run(tmp_path, *argv):
 
 
 def state(tmp_path):
-    return json.loads((tmp_path / "run" / "checkpoints" / "state.json").read_text())
+    step, epoch = saved_counters(tmp_path / "run" / "checkpoints")
+    return {"step": step, "epoch": epoch}
 
 
 def test_cli_celeba_style_folder_crops_samples_and_resumes(tmp_path, capsys):
     write_images(str(tmp_path / "data" / "celebA"), 6, size=(36, 44), ext="jpg")
     run(tmp_path, "--crop", "--input_height", "32", "--output_height", "16", "--epoch", "1")
     samples = sorted(os.listdir(tmp_path / "run" / "samples"))
-    assert samples == ["train_00_0001.png"]
+    # after step 1, then every --sample_freq (2): the classic revision's counter % 100 == 1
+    assert samples == ["train_00_0000.png", "train_00_0002.png"]
     assert Image.open(tmp_path / "run" / "samples" / samples[0]).size == (16 * 2, 16 * 1)
     assert state(tmp_path) == {"step": 3, "epoch": 1}
     out = capsys.readouterr().out
@@ -114,7 +116,7 @@ def test_cli_conditional_mnist_and_visualize_options(tmp_path):
     run(tmp_path, "--dataset", "mnist", "--epoch", "1")
     options = json.loads((tmp_path / "run" / "options.json").read_text())
     assert options["output_height"] == 28 and options["c_dim"] == 1
-    image = Image.open(tmp_path / "run" / "samples" / "train_00_0001.png")
+    image = Image.open(tmp_path / "run" / "samples" / "train_00_0000.png")
     assert image.mode == "L" and image.size == (56, 28)
     checkpoint_dir = str(tmp_path / "run" / "checkpoints")
     expected = {0: 1, 1: 4, 2: 4, 3: 4, 4: 5}
@@ -134,18 +136,28 @@ def test_cli_conditional_mnist_and_visualize_options(tmp_path):
 
 
 @pytest.mark.parametrize("arch,subdir", [("anime", ""), ("wgan", "sub")])
-def test_cli_anime_and_wgan_write_grids_and_resume(tmp_path, arch, subdir):
+def test_cli_anime_and_wgan_write_grids_and_resume(tmp_path, arch, subdir, capsys):
     write_images(str(tmp_path / "data" / "faces" / subdir), 10, size=(96, 96), ext="jpg")
     argv = ["--arch", arch, "--dataset", "faces", "--sample_freq", "1"]
     run(tmp_path, *argv, "--epoch", "1")
-    assert os.listdir(tmp_path / "run" / "samples")
     steps = state(tmp_path)["step"]
     assert steps == (1 if arch == "wgan" else 5)
     gan = run(tmp_path, *argv, "--epoch", "2")
     assert state(tmp_path) == {"step": 2 * steps, "epoch": 2}
     assert int(gan.g_optimizer.iterations) == 2 * steps
-    assert (tmp_path / "run" / "losses.png").exists()
-    assert (tmp_path / "run" / "evolution.gif").exists()
+    out = tmp_path / "run"
+    # Anime_GAN: saved/img/{epoch}.png; the WGAN: saved/img/{step}.png from step 0
+    assert sorted(os.listdir(out / "samples")) == ["0.png", "1.png"]
+    assert (out / "generate.keras").exists() and (out / "discriminator.keras").exists()
+    assert (out / "losses.png").exists() and (out / "evolution.gif").exists()
+    printed = capsys.readouterr().out
+    if arch == "anime":
+        lines = (out / "generate_loss.txt").read_text().splitlines()
+        assert len(lines) == 2 and lines[0].startswith("loss_G:") and lines[0].endswith(" ")
+        assert (out / "discriminator_loss.txt").read_text().startswith("loss_D:")
+        assert (out / "logging.png").exists()
+    else:
+        assert "[0] Loss_D: " in printed and "[1] Loss_D: " in printed
 
 
 def expect_exit_2(capsys, tmp_path, message, *argv):

@@ -179,7 +179,8 @@ def test_process_operations(tmp_path):
     blanked = np.asarray(Image.open(tmp_path / "bl" / "a.png"))
     assert (blanked[7, 7] == 255).all() and blanked[0, 0, 1] < 50
     process.main([*common, "--operation", "grayscale", "--output_dir", str(tmp_path / "g")])
-    assert Image.open(tmp_path / "g" / "a.png").mode == "L"
+    grey = np.asarray(Image.open(tmp_path / "g" / "a.png"))  # 3-channel grey, as the original
+    assert grey.shape == (30, 40, 3) and (grey[..., 0] == grey[..., 2]).all()
     process.main(["--input_dir", str(tmp_path / "r"), "--operation", "edges",
                   "--output_dir", str(tmp_path / "e")])
     process.main(["--input_dir", str(tmp_path / "r"), "--b_dir", str(tmp_path / "bl"),

@@ -1,0 +1,165 @@
+"""The update rules of the frameworks the tutorials ran on, where Keras 3 computes differently.
+
+Keras 2 RMSprop (epsilon outside the square root) and BatchNormalization whose moving statistics
+follow Keras 2.2 (zero-debiased, sample-size corrected), TF1's fused batch norm or PyTorch.
+"""
+import keras
+from keras import ops
+
+PACKAGE = "gan_tutorials"
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class Keras2RMSprop(keras.optimizers.RMSprop):
+    """Keras 2's RMSprop: a = rho * a + (1 - rho) * g^2; p -= lr * g / (sqrt(a) + epsilon).
+
+    Keras 3 divides by sqrt(a + epsilon) instead, a floor of sqrt(1e-7) ~ 3.2e-4 under the
+    denominator: with the clipped WGAN critic's gradients (~3e-5) its steps are a few percent
+    of the original's (originals.md §0.9). epsilon: 1e-7 in Keras 2.2 (O-GAN), 1e-8 in 2.1.2
+    (the anime WGAN)."""
+
+    def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-7, **kwargs):
+        super().__init__(learning_rate=learning_rate, rho=rho, epsilon=epsilon, **kwargs)
+
+    def update_step(self, gradient, variable, learning_rate):
+        lr = ops.cast(learning_rate, variable.dtype)
+        gradient = ops.cast(gradient, variable.dtype)
+        accumulator = self._velocities[self._get_variable_index(variable)]
+        self.assign(accumulator, self.rho * accumulator + (1 - self.rho) * ops.square(gradient))
+        self.assign_sub(variable, lr * gradient / (ops.sqrt(accumulator) + self.epsilon))
+
+
+class _DebiasState:
+    """TF's zero-debias shadow variables ("biased", "local_step"). A plain holder, so Keras
+    does not count them as layer weights: summary() keeps the original's parameter counts."""
+
+    def __init__(self, biased_mean, biased_variance, local_step):
+        self.biased_mean, self.biased_variance = biased_mean, biased_variance
+        self.local_step = local_step
+
+    def variables(self):
+        return [self.biased_mean, self.biased_variance, self.local_step]
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class LegacyBatchNormalization(keras.layers.BatchNormalization):
+    """BatchNormalization that normalises exactly as Keras 3 does but updates its moving
+    statistics as the original's framework did.
+
+    variance_correction: what multiplies the batch variance before it enters the average.
+      "none": Keras 3 (population variance).
+      "bessel": n / (n - 1), TF1's fused batch norm and PyTorch (unbiased running variance).
+      "keras2": Keras 2.1.3-2.2.5 on TensorFlow: the fused op's n / (n - 1) for 4-D inputs,
+        then the layer's own "sample variance" factor n / (n - (1 + epsilon)).
+    zero_debias: the moving mean and variance are TF's assign_moving_average(...,
+      zero_debias=True), as Keras 2.1.3-2.2.5 did: after the first step they equal that
+      batch's statistics instead of starting from 0 and 1 (originals.md §0.6).
+
+    The debias state (two shadow vectors and a step count) is saved with the layer's weights
+    (save_weights / .keras) so a resumed run continues it, but is not a layer weight.
+    """
+
+    CORRECTIONS = ("none", "bessel", "keras2")
+
+    def __init__(self, variance_correction="none", zero_debias=False, **kwargs):
+        super().__init__(**kwargs)
+        if variance_correction not in self.CORRECTIONS:
+            raise ValueError(f"variance_correction must be one of {self.CORRECTIONS}")
+        self.variance_correction, self.zero_debias = variance_correction, zero_debias
+        self._debias = None
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        if self.zero_debias:
+            shape = self.moving_mean.shape
+            make = lambda name, shape: keras.Variable(  # noqa: E731
+                "zeros", shape=shape, dtype="float32", trainable=False,
+                name=f"{self.name}_{name}")
+            self._debias = _DebiasState(make("biased_mean", shape),
+                                        make("biased_variance", shape), make("local_step", ()))
+
+    def debias_variables(self):
+        return self._debias.variables() if self._debias else []
+
+    def call(self, inputs, training=None, mask=None):
+        if not (training and self.trainable) or mask is not None or self.renorm:
+            return super().call(inputs, training=training, mask=mask)
+        x = ops.cast(inputs, keras.backend.result_type(inputs.dtype, "float32"))
+        mean, variance = self._moments(x, None)
+        self._update_moving_statistics(mean, variance, x)
+        gamma = ops.cast(self.gamma, x.dtype) if self.scale else None
+        beta = ops.cast(self.beta, x.dtype) if self.center else None
+        outputs = ops.batch_normalization(x, mean, variance, axis=self.axis, offset=beta,
+                                          scale=gamma, epsilon=self.epsilon)
+        return ops.cast(outputs, self.compute_dtype)
+
+    def corrected_variance(self, variance, x):
+        """The variance that enters the moving average (see variance_correction)."""
+        if self.variance_correction == "none":
+            return variance
+        n = ops.cast(ops.size(x), "float32") / ops.cast(ops.size(variance), "float32")
+        bessel = n / ops.maximum(n - 1.0, 1.0)
+        if self.variance_correction == "bessel":
+            return variance * bessel
+        if len(x.shape) == 4:  # Keras 2 took tf.nn.fused_batch_norm's Bessel-corrected var
+            variance = variance * bessel
+        return variance * (n / (n - (1.0 + self.epsilon)))
+
+    def _update_moving_statistics(self, mean, variance, x):
+        variance = self.corrected_variance(variance, x)
+        # TF keeps `decay` as 1 - momentum (moving_averages.assign_moving_average).
+        decay = ops.cast(1.0 - self.momentum, "float32")
+        if not self.zero_debias:
+            self.moving_mean.assign(self.moving_mean - (self.moving_mean - mean) * decay)
+            self.moving_variance.assign(self.moving_variance
+                                        - (self.moving_variance - variance) * decay)
+            return
+        state = self._debias
+        state.local_step.assign(state.local_step + 1.0)
+        for moving, biased, value in ((self.moving_mean, state.biased_mean, mean),
+                                      (self.moving_variance, state.biased_variance, variance)):
+            # TF's _zero_debias: biased -= (biased - value) * decay, then the variable moves
+            # to biased / (1 - (1 - decay) ** local_step), written as TF wrote it.
+            biased.assign(biased - (biased - value) * decay)
+            unbiased = biased / (1.0 - ops.power(1.0 - decay, state.local_step))
+            moving.assign(moving - (moving - unbiased))
+
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        first = len(self._trainable_variables) + len(self._non_trainable_variables)
+        for i, variable in enumerate(self.debias_variables(), start=first):
+            store[f"{i}"] = variable
+
+    def load_own_variables(self, store):
+        layer_variables = self._trainable_variables + self._non_trainable_variables
+        for i, variable in enumerate(layer_variables):
+            variable.assign(store[f"{i}"])
+        # A file written without debias state (or by plain BatchNormalization) leaves the
+        # state at zero: the next training step restarts the debiasing from that batch.
+        extra = self.debias_variables()
+        if len(store.keys()) == len(layer_variables) + len(extra):
+            for i, variable in enumerate(extra, start=len(layer_variables)):
+                variable.assign(store[f"{i}"])
+
+    def get_config(self):
+        return {**super().get_config(), "variance_correction": self.variance_correction,
+                "zero_debias": self.zero_debias}
+
+
+def keras2_batch_norm(**kwargs):
+    """Keras 2.1.3-2.2.5's BatchNormalization (defaults momentum 0.99, epsilon 1e-3): the
+    O-GAN and AC-GAN originals."""
+    return LegacyBatchNormalization(variance_correction="keras2", zero_debias=True, **kwargs)
+
+
+def tf1_fused_batch_norm(**kwargs):
+    """tf.contrib.layers.batch_norm with updates_collections=None, which TF >= 1.3 ran
+    through the fused op (Bessel-corrected running variance, no debiasing): carpedm20."""
+    return LegacyBatchNormalization(variance_correction="bessel", **kwargs)
+
+
+def torch_batch_norm(**kwargs):
+    """PyTorch BatchNorm2d (momentum 0.1 = Keras 0.9, eps 1e-5, unbiased running variance):
+    the anime DCGAN."""
+    kwargs = {"momentum": 0.9, "epsilon": 1e-5, **kwargs}
+    return LegacyBatchNormalization(variance_correction="bessel", **kwargs)
