@@ -227,6 +227,9 @@ def fit_resumable(model, data, checkpoint, epochs, **fit_kwargs):
         with sigterm_as_interrupt():
             return model.fit(data, epochs=epochs, initial_epoch=checkpoint.epoch, **fit_kwargs)
     except KeyboardInterrupt:
+        # The user asked to stop: further Ctrl-Cs must not cut the last save short.
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         if checkpoint.saved_step != checkpoint.step:
             checkpoint.save()
         print(f"\ninterrupted: checkpoint saved at step {checkpoint.step} in "

@@ -84,7 +84,8 @@ def add_common_flags(parser, program, seed=0):
 
 
 def exits_cleanly(main):
-    """Turn a UserError into one 'error: ...' line on stderr and exit status 2."""
+    """Turn a UserError into one 'error: ...' line on stderr and exit status 2, and a
+    Ctrl-C outside training (which saves and exits itself) into exit status 130."""
     @functools.wraps(main)
     def wrapper(argv=None):
         try:
@@ -92,6 +93,9 @@ def exits_cleanly(main):
         except UserError as error:
             print(f"error: {error}", file=sys.stderr)
             raise SystemExit(2) from None
+        except KeyboardInterrupt:
+            print("\ninterrupted", file=sys.stderr)
+            raise SystemExit(130) from None
     return wrapper
 
 

@@ -1,0 +1,199 @@
+"""The originals' update rules (common.legacy) against NumPy recomputations, and what they
+change in a real train_step."""
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from acgan_mnist.gan import ACGAN
+from acgan_mnist.model import build_discriminator, build_generator
+from common.checkpoint import Checkpoint
+from common.legacy import (Keras2RMSprop, LegacyBatchNormalization, keras2_batch_norm,
+                           tf1_fused_batch_norm, torch_batch_norm)
+from ogan_keras.gan import OGAN
+from ogan_keras.model import build_encoder
+from ogan_keras.model import build_generator as build_ogan_generator
+
+
+def numpy_keras2_rmsprop(gradients, lr, rho, epsilon):
+    """p -= lr * g / (sqrt(a) + eps), a = rho * a + (1 - rho) * g^2, in float64."""
+    p = np.zeros_like(gradients[0], np.float64)
+    a = np.zeros_like(p)
+    for g in gradients:
+        a = rho * a + (1 - rho) * g.astype(np.float64) ** 2
+        p = p - lr * g / (np.sqrt(a) + epsilon)
+    return p
+
+
+@pytest.mark.parametrize("epsilon", [1e-7, 1e-8])
+def test_keras2_rmsprop_step_equals_numpy_including_tiny_gradients(epsilon):
+    rng = np.random.default_rng(0)
+    gradients = [np.array([1e-5, -3e-5, 5e-5, 1e-3, -0.2], np.float32) * rng.uniform(0.5, 1.5)
+                 for _ in range(4)]
+    variable = keras.Variable(np.zeros(5, np.float32))
+    optimizer = Keras2RMSprop(5e-5, rho=0.9, epsilon=epsilon)
+    optimizer.build([variable])
+    for g in gradients:
+        optimizer.apply([g], [variable])
+    expected = numpy_keras2_rmsprop(gradients, 5e-5, 0.9, epsilon)
+    np.testing.assert_allclose(variable.numpy(), expected, rtol=1e-5)
+    # Keras 3's RMSprop puts epsilon under the root: a gradient of 1e-5 moves a few percent.
+    keras3 = keras.Variable(np.zeros(5, np.float32))
+    plain = keras.optimizers.RMSprop(5e-5, rho=0.9, epsilon=epsilon)
+    plain.build([keras3])
+    for g in gradients:
+        plain.apply([g], [keras3])
+    assert abs(keras3.numpy()[0]) < 0.2 * abs(expected[0])
+
+
+def test_keras2_rmsprop_serialises():
+    optimizer = Keras2RMSprop(1e-4, rho=0.99, epsilon=1e-7)
+    restored = keras.optimizers.deserialize(keras.optimizers.serialize(optimizer))
+    assert isinstance(restored, Keras2RMSprop)
+    assert (restored.rho, restored.epsilon) == (0.99, 1e-7)
+
+
+def batches(count, shape=(6, 3, 3, 4), seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.normal(rng.uniform(-2, 2), rng.uniform(0.5, 3), shape).astype(np.float32)
+            for _ in range(count)]
+
+
+def numpy_moving_statistics(xs, momentum, correction, debias, epsilon):
+    """TF's assign_moving_average of each batch's (corrected) mean and variance."""
+    mean, var = np.zeros(xs[0].shape[-1]), np.ones(xs[0].shape[-1])
+    biased_mean, biased_var = np.zeros_like(mean), np.zeros_like(var)
+    for step, x in enumerate(xs, start=1):
+        n = x.size / x.shape[-1]
+        batch_mean, batch_var = x.mean(axis=(0, 1, 2)), x.var(axis=(0, 1, 2))
+        if correction in ("bessel", "keras2"):
+            batch_var = batch_var * n / (n - 1)
+        if correction == "keras2":
+            batch_var = batch_var * n / (n - (1 + epsilon))
+        if debias:
+            biased_mean = momentum * biased_mean + (1 - momentum) * batch_mean
+            biased_var = momentum * biased_var + (1 - momentum) * batch_var
+            mean = biased_mean / (1 - momentum ** step)
+            var = biased_var / (1 - momentum ** step)
+        else:
+            mean = momentum * mean + (1 - momentum) * batch_mean
+            var = momentum * var + (1 - momentum) * batch_var
+    return mean, var
+
+
+@pytest.mark.parametrize("make,momentum,correction,debias,epsilon", [
+    (keras2_batch_norm, 0.99, "keras2", True, 1e-3),
+    (lambda: tf1_fused_batch_norm(momentum=0.9, epsilon=1e-5), 0.9, "bessel", False, 1e-5),
+    (torch_batch_norm, 0.9, "bessel", False, 1e-5),
+])
+@pytest.mark.parametrize("steps", [1, 5])
+def test_moving_statistics_equal_numpy(make, momentum, correction, debias, epsilon, steps):
+    layer = make()
+    xs = batches(steps)
+    for x in xs:
+        layer(x, training=True)
+    mean, var = numpy_moving_statistics(xs, momentum, correction, debias, epsilon)
+    np.testing.assert_allclose(layer.moving_mean.numpy(), mean, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(layer.moving_variance.numpy(), var, rtol=1e-5)
+
+
+def test_debiased_statistics_equal_the_first_batch_after_one_step():
+    layer = keras2_batch_norm()
+    x = batches(1)[0]
+    out = layer(x, training=True)
+    n = x.size / x.shape[-1]
+    np.testing.assert_allclose(layer.moving_mean.numpy(), x.mean(axis=(0, 1, 2)), rtol=1e-5)
+    np.testing.assert_allclose(layer.moving_variance.numpy(),
+                               x.var(axis=(0, 1, 2)) * n / (n - 1) * n / (n - 1.001), rtol=1e-5)
+    # normalisation itself is Keras 3's (population variance)
+    reference = keras.layers.BatchNormalization()
+    np.testing.assert_allclose(out.numpy(), reference(x, training=True).numpy(), atol=1e-5)
+    # inference mode now differs from training mode only by the variance correction
+    np.testing.assert_allclose(layer(x, training=False).numpy(), out.numpy(), rtol=0.05,
+                               atol=1e-3)
+
+
+def test_debias_state_is_saved_with_weights_but_not_counted(tmp_path):
+    def model():
+        return keras.Sequential([keras.Input((3, 3, 4)), keras2_batch_norm()])
+    first = model()
+    for x in batches(3):
+        first(x, training=True)
+    assert first.count_params() == 4 * 4  # gamma, beta, moving mean and variance
+    first.save_weights(str(tmp_path / "m.weights.h5"))
+    second = model()
+    second.load_weights(str(tmp_path / "m.weights.h5"))
+    for a, b in zip(first.layers[0].debias_variables(), second.layers[0].debias_variables()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert float(second.layers[0].debias_variables()[-1].numpy()) == 3.0
+    first.save(str(tmp_path / "m.keras"))
+    loaded = keras.saving.load_model(str(tmp_path / "m.keras"))
+    assert isinstance(loaded.layers[0], LegacyBatchNormalization)
+    assert loaded.layers[0].zero_debias
+
+
+def test_acgan_inference_output_matches_training_output_early(mnist_dir):
+    """The example's D batch uses generator.predict: with Keras 2.2's debiased statistics
+    inference mode looks like training mode after a few dozen steps. (With Keras 3's own
+    BatchNormalization the inference-mode std here is ~17x too small at step 60.) The
+    per-image mean may lag by a little while the generator drifts fast on this tiny set,
+    as it did in Keras 2.2: it is compared to the output range [-1, 1], the std relatively."""
+    from common.data import load_mnist
+    keras.utils.set_random_seed(0)
+    (x, y), _ = load_mnist(mnist_dir)
+    gan = ACGAN(build_generator(), build_discriminator())
+    gan.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5))
+    images = (x.astype(np.float32) - 127.5) / 127.5
+    step = tf.function(gan.train_step)
+    for i in range(60):
+        start = (10 * i) % 60
+        step((tf.constant(images[start:start + 10, ..., None]),
+              tf.constant(y[start:start + 10].astype(np.int32))))
+    rng = np.random.default_rng(1)
+    inputs = [rng.uniform(-1, 1, (100, 100)).astype(np.float32), (np.arange(100) % 10)[:, None]]
+    inference = gan.generator(inputs, training=False).numpy()
+    training = gan.generator(inputs, training=True).numpy()
+    std_inference, std_training = (np.std(x, axis=(1, 2, 3)) for x in (inference, training))
+    assert np.mean(np.abs(std_inference - std_training)) <= 0.1 * np.mean(std_training)
+    mean_inference, mean_training = (np.mean(x, axis=(1, 2, 3)) for x in (inference, training))
+    assert np.mean(np.abs(mean_inference - mean_training)) <= 0.1 * 2.0
+
+
+def ogan_after(steps, checkpoint_dir=None, restart_at=None):
+    """A small O-GAN trained `steps` steps on fixed batches; with restart_at, the run is
+    checkpointed there and continued by a freshly built model restored from it."""
+    def build():
+        keras.utils.set_random_seed(0)
+        gan = OGAN(build_encoder(32, 8), build_ogan_generator(32, 8))
+        gan.compile(optimizer=Keras2RMSprop(1e-4, rho=0.99))
+        return gan, Checkpoint(checkpoint_dir, {"encoder": gan.encoder,
+                                                "generator": gan.generator},
+                               {"optimizer": gan.optimizer})
+    rng = np.random.default_rng(2)
+    data = [(tf.constant(rng.uniform(-1, 1, (4, 32, 32, 3)), tf.float32),
+             tf.constant(rng.normal(size=(4, 8)), tf.float32)) for _ in range(steps)]
+    gan, checkpoint = build()
+    for i, batch in enumerate(data):
+        if i == restart_at:
+            checkpoint.step = i
+            checkpoint.save()
+            gan, checkpoint = build()
+            assert checkpoint.restore() and checkpoint.step == i
+        gan.train_step(batch)
+    return gan
+
+
+def state_of(gan):
+    layers = [layer for network in (gan.encoder, gan.generator) for layer in network.layers
+              if isinstance(layer, LegacyBatchNormalization)]
+    return ([v.numpy() for v in gan.encoder.weights + gan.generator.weights]
+            + [v.numpy() for layer in layers for v in layer.debias_variables()]
+            + [v.numpy() for v in gan.optimizer.variables])
+
+
+def test_resume_continues_the_debias_state_exactly(tmp_path):
+    uninterrupted = state_of(ogan_after(4, str(tmp_path / "a")))
+    resumed = state_of(ogan_after(4, str(tmp_path / "b"), restart_at=2))
+    assert len(uninterrupted) == len(resumed)
+    for a, b in zip(uninterrupted, resumed):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
