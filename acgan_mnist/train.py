@@ -10,12 +10,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from acgan_mnist.evaluate import generator_scores
 from acgan_mnist.gan import ACGAN, TRACKED
 from acgan_mnist.model import NUM_CLASSES, build_discriminator, build_generator
 from common import cli
-from common.callbacks import LossHistory, SampleGif, fixed_latents
+from common.callbacks import LossHistory, SampleGif, fixed_latents, write_image
 from common.checkpoint import Checkpoint, fit_resumable
 from common.data import load_mnist
+from common.evaluation import (GENERATOR_METRICS, Evaluation, add_training_flags, chosen_metrics,
+                               training_extractor)
 from common.errors import UserError
 from common.grid import save_grid
 
@@ -34,6 +37,7 @@ def parse_args(argv):
                              "default: keras.datasets.mnist")
     parser.add_argument("--steps-per-epoch", type=cli.positive_int, default=None,
                         help="batches per epoch (default: the whole training set)")
+    add_training_flags(parser, GENERATOR_METRICS, "classifier")
     cli.add_common_flags(parser, "acgan_mnist", seed=1337)
     return parser.parse_args(argv)
 
@@ -67,8 +71,9 @@ class EpochReport(keras.callbacks.Callback):
                               ("discriminator", self.gan.discriminator)):
             network.save_weights(os.path.join(
                 self.output_dir, f"params_{name}_epoch_{epoch:03d}.weights.h5"))
-        save_grid(self.plot(epoch), os.path.join(
+        path = save_grid(self.plot(epoch), os.path.join(
             self.output_dir, f"plot_epoch_{epoch:03d}_generated.png"), size=(PLOT_ROWS, 21))
+        write_image(self.output_dir, "plot_generated", epoch, path)
 
     def plot(self, epoch):
         """40 rows x 21 columns: classes 0..9 from the same 40 latents, a white column, then
@@ -114,6 +119,8 @@ def main(argv=None):
     if x_train.shape[1:] != (28, 28):
         raise UserError(f"{args.data_dir}: AC-GAN needs 28x28 images, got "
                             f"{x_train.shape[1]}x{x_train.shape[2]}")
+    metrics = chosen_metrics(args, GENERATOR_METRICS)
+    extractor = training_extractor(args, metrics)
     cli.prepare_output_dir(args, ["latent_size"])
     strategy = cli.setup(args)
     print(cli.startup_line(args, strategy, len(x_train)))
@@ -132,10 +139,16 @@ def main(argv=None):
     history = LossHistory(args.output_dir, title="AC-GAN", initial_step=checkpoint.step)
     gif = SampleGif(os.path.join(args.output_dir, "plot_epoch_*_generated.png"),
                     os.path.join(args.output_dir, "evolution.gif"))
+    callbacks = [checkpoint, history, report, gif]
+    if args.eval_every:
+        callbacks.append(Evaluation(
+            lambda: generator_scores(gan.generator, args.latent_size, x_train, extractor,
+                                     metrics, args.num_samples, seed=args.seed),
+            history, args.eval_every, checkpoint.step))
     fit_resumable(gan, batches(scale(x_train), y_train, args.batch_size, repeat=True),
                   checkpoint, args.epochs, steps_per_epoch=steps,
                   validation_data=batches(scale(x_test), y_test, args.batch_size, repeat=False),
-                  shuffle=False, callbacks=[checkpoint, history, report, gif])
+                  shuffle=False, callbacks=callbacks)
     return gan
 
 

@@ -12,6 +12,7 @@ import re
 import keras
 import matplotlib
 import numpy as np
+from PIL import Image
 
 from common.grid import make_gif, save_grid
 
@@ -19,9 +20,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the Agg backend)
 
 
-def fixed_latents(shape, seed, distribution="normal"):
-    """Latents drawn once from `seed`, so every grid of a run (and a resumed run) uses the same."""
-    rng = np.random.default_rng(seed)
+def draw_latents(rng, shape, distribution="normal"):
+    """float32 latents from a NumPy Generator: normal, uniform_signed U(-1, 1) or
+    uniform_unsigned U(0, 1) (carpedm20's z_dist names)."""
     if distribution == "normal":
         return rng.standard_normal(shape).astype(np.float32)
     if distribution == "uniform_signed":
@@ -29,6 +30,11 @@ def fixed_latents(shape, seed, distribution="normal"):
     if distribution == "uniform_unsigned":
         return rng.uniform(0.0, 1.0, shape).astype(np.float32)
     raise ValueError(f"unknown latent distribution {distribution!r}")
+
+
+def fixed_latents(shape, seed, distribution="normal"):
+    """Latents drawn once from `seed`, so every grid of a run (and a resumed run) uses the same."""
+    return draw_latents(np.random.default_rng(seed), shape, distribution)
 
 
 class StepCallback(keras.callbacks.Callback):
@@ -86,75 +92,132 @@ class SampleGrid(StepCallback):
     grids from different steps compare."""
 
     def __init__(self, generate, inputs, directory, filename, size=None,
-                 value_range=(-1.0, 1.0), every_steps=None, every_epochs=None, **schedule):
+                 value_range=(-1.0, 1.0), every_steps=None, every_epochs=None, summary_dir=None,
+                 **schedule):
         super().__init__(every_steps=every_steps,
                          every_epochs=every_epochs or (None if every_steps else 1), **schedule)
         self.generate, self.inputs = generate, inputs
         self.directory, self.filename = directory, filename
         self.size, self.value_range = size, value_range
+        # TensorBoard: the grid also goes into summary_dir's event file as an image
+        self.summary_dir = summary_dir
+        self.summary_name = os.path.splitext(filename)[0].split("{")[0].rstrip("_") or "samples"
 
     def on_due(self, logs):
         self.write()
 
     def write(self):
         path = os.path.join(self.directory, self.filename.format(**self.fields()))
-        return save_grid(np.asarray(self.generate(self.inputs)), path, self.size, self.value_range)
+        save_grid(np.asarray(self.generate(self.inputs)), path, self.size, self.value_range)
+        if self.summary_dir:
+            write_image(self.summary_dir, self.summary_name, self.step, path)
+        return path
+
+
+SCORES = ("fid", "kid", "class_accuracy", "confidence", "reconstruction_ratio", "psnr", "ssim",
+          "ab_error")
+
+
+def tensorboard_writer(directory, _writers={}):
+    """One tf.summary writer per output directory, shared by every callback of a run (view
+    with `tensorboard --logdir runs`)."""
+    import tensorflow as tf
+    key = os.path.realpath(directory)
+    if key not in _writers:
+        _writers[key] = tf.summary.create_file_writer(directory)
+    return _writers[key]
+
+
+def write_scalars(directory, step, values):
+    import tensorflow as tf
+    with tensorboard_writer(directory).as_default(step=step):
+        for name, value in values.items():
+            tf.summary.scalar(name, value)
+
+
+def write_image(directory, name, step, path):
+    """A written grid file as a TensorBoard image."""
+    import tensorflow as tf
+    image = np.asarray(Image.open(path).convert("RGB"))[None]
+    with tensorboard_writer(directory).as_default(step=step):
+        tf.summary.image(name, image)
 
 
 class LossHistory(StepCallback):
-    """Append the epoch's metrics to history.csv and redraw losses.png (one line per metric).
-
-    Appends, so a resumed run continues the same file; `every_steps` adds rows mid-epoch."""
+    """Append the epoch's metrics to history.csv, redraw losses.png and write them to
+    TensorBoard. A resumed run continues the same file; `every_steps` adds rows mid-epoch;
+    `record(logs, scores)` adds quality scores (a second record at the same step joins its
+    row, and new columns extend the header)."""
 
     def __init__(self, directory, every_steps=None, title="losses", initial_step=0):
         super().__init__(initial_step, every_steps=every_steps, every_epochs=1)
+        self.directory = directory
         self.csv_path = os.path.join(directory, "history.csv")
         self.plot_path = os.path.join(directory, "losses.png")
         self.title = title
-        self.last_recorded = None
 
     def on_due(self, logs):
         self.record(logs)
 
-    def record(self, logs):
-        if self.step == self.last_recorded:
-            return
-        self.last_recorded = self.step
-        row = {"epoch": self.epoch_index + 1, "step": self.step}
-        row.update({k: float(v) for k, v in logs.items()})
-        exists = os.path.exists(self.csv_path) and os.path.getsize(self.csv_path) > 0
-        if exists:
-            with open(self.csv_path, newline="") as f:
-                header = next(csv.reader(f))
+    def on_train_end(self, logs=None):
+        tensorboard_writer(self.directory).flush()
+
+    def record(self, logs, scores=None):
+        values = {k: float(v) for k, v in {**logs, **(scores or {})}.items()
+                  if isinstance(v, (int, float, np.floating, np.integer)) or hasattr(v, "numpy")}
+        rows = read_rows(self.csv_path)
+        if rows and rows[-1].get("step") == str(self.step):
+            row = rows.pop()
         else:
-            header = list(row)
-        with open(self.csv_path, "a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=header, extrasaction="ignore")
-            if not exists:
-                writer.writeheader()
-            writer.writerow(row)
+            row = {"epoch": self.epoch_index + 1, "step": self.step}
+        row.update(values)
+        rows.append(row)
+        header = []
+        for r in rows:
+            header += [k for k in r if k not in header]
+        with open(self.csv_path, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=header)
+            writer.writeheader()
+            writer.writerows(rows)
+        write_scalars(self.directory, self.step, values)
         plot_history(self.csv_path, self.plot_path, self.title)
 
 
-def read_history(csv_path):
-    """history.csv as {column: np.array}."""
+def read_rows(csv_path):
+    if not os.path.exists(csv_path) or os.path.getsize(csv_path) == 0:
+        return []
     with open(csv_path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    return {k: np.array([float(r[k]) if r[k] not in ("", None) else np.nan for r in rows])
-            for k in (rows[0] if rows else {})}
+        return list(csv.DictReader(f))
+
+
+def read_history(csv_path):
+    """history.csv as {column: np.array} (NaN where a row has no value)."""
+    rows = read_rows(csv_path)
+    columns = []
+    for row in rows:
+        columns += [k for k in row if k not in columns]
+    return {k: np.array([float(r[k]) if r.get(k) not in ("", None) else np.nan for r in rows])
+            for k in columns}
 
 
 def plot_history(csv_path, plot_path, title="losses"):
-    """Every metric column of history.csv against the step counter."""
+    """The loss columns of history.csv against the step counter and, below, one panel per
+    quality score present (fid, kid, class_accuracy...), each on its own scale."""
     history = read_history(csv_path)
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    for name, values in history.items():
-        if name not in ("epoch", "step"):
-            ax.plot(history["step"], values, label=name)
-    ax.set_xlabel("step")
-    ax.set_ylabel("loss")
-    ax.set_title(title)
-    ax.legend()
+    scores = [k for k in history if k in SCORES and np.isfinite(history[k]).any()]
+    losses = [k for k in history if k not in ("epoch", "step", "kid_std") and k not in scores]
+    fig, axes = plt.subplots(1 + len(scores), 1, figsize=(8, 4.5 + 2.2 * len(scores)),
+                             squeeze=False, sharex=True)
+    for name in losses:
+        axes[0, 0].plot(history["step"], history[name], label=name)
+    axes[0, 0].set_ylabel("loss")
+    axes[0, 0].set_title(title)
+    axes[0, 0].legend(fontsize="small", ncol=2)
+    for ax, name in zip(axes[1:, 0], scores):
+        known = np.isfinite(history[name])
+        ax.plot(history["step"][known], history[name][known], "o-", color="black")
+        ax.set_ylabel(name)
+    axes[-1, 0].set_xlabel("step")
     fig.tight_layout()
     fig.savefig(plot_path)
     plt.close(fig)

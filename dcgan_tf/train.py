@@ -15,6 +15,8 @@ from common import cli
 from common.callbacks import LossHistory, SampleGif, SampleGrid, StepCallback, fixed_latents
 from common.checkpoint import Checkpoint, fit_resumable
 from common.data import ImageFolder, first_readable, list_images, load_mnist
+from common.evaluation import (GENERATOR_METRICS, Evaluation, add_training_flags, chosen_metrics,
+                               training_extractor)
 from common.errors import UserError
 from common.images import center_crop, is_greyscale_file, read_image, resize, to_signed
 from common.legacy import Keras2RMSprop
@@ -83,6 +85,7 @@ def parse_args(argv):
     add("--dfc_dim", type=cli.positive_int, default=1024)
     add("--n_critic", type=cli.positive_int, default=5, help="wgan: critic steps per generator step")
     add("--clamp", type=cli.positive_float, default=0.01, help="wgan: critic weights clipped to +-clamp")
+    add_training_flags(parser, GENERATOR_METRICS, None)
     cli.add_common_flags(parser, "dcgan_tf")
     return resolve(parser.parse_args(argv))
 
@@ -101,6 +104,7 @@ def resolve(args):
     args.input_width = args.input_width or args.input_height
     args.output_width = args.output_width or args.output_height
     args.z_dist = {"normal01": "normal"}.get(args.z_dist, args.z_dist)
+    args.features = args.features or ("classifier" if args.mnist else "inception")
     args.c_dim = None
     return args
 
@@ -338,18 +342,26 @@ def sample_grid(gan, args, sample_real, initial_step):
     return SampleGrid(generate, sample_latents(args),
                       os.path.join(args.output_dir, args.sample_dir),
                       "train_{epoch_index:02d}_{batch:04d}.png", every_steps=args.sample_freq,
-                      first_step=1, value_range=value_range(args), initial_step=initial_step)
+                      first_step=1, value_range=value_range(args), initial_step=initial_step,
+                      summary_dir=args.output_dir)
 
 
-def training_callbacks(gan, args, steps, sample_real, checkpoint):
-    """The original's outputs for --arch, after the checkpoint and the loss history."""
+def training_callbacks(gan, args, steps, sample_real, checkpoint, extractor=None):
+    """The original's outputs for --arch, after the checkpoint and the loss history, and the
+    --eval-every scores."""
     samples = os.path.join(args.output_dir, args.sample_dir)
     every_sample_steps = dict(every_steps=args.sample_freq, initial_step=checkpoint.step,
                               first_step=1)
-    callbacks = [checkpoint,
-                 LossHistory(args.output_dir, every_steps=None if args.arch == "anime"
-                             else args.sample_freq, title=f"DCGAN ({args.arch})",
-                             initial_step=checkpoint.step)]
+    history = LossHistory(args.output_dir, every_steps=None if args.arch == "anime"
+                          else args.sample_freq, title=f"DCGAN ({args.arch})",
+                          initial_step=checkpoint.step)
+    callbacks = [checkpoint, history]
+    if args.eval_every:
+        from dcgan_tf.evaluate import generator_scores  # evaluate builds on this module
+        metrics = chosen_metrics(args, GENERATOR_METRICS)
+        callbacks.append(Evaluation(
+            lambda: generator_scores(gan, args, extractor, metrics, args.num_samples,
+                                     seed=args.seed), history, args.eval_every, checkpoint.step))
     if args.arch == "dcgan":
         callbacks += [ProgressLine(args, steps, checkpoint.step),
                       sample_grid(gan, args, sample_real, checkpoint.step)]
@@ -365,7 +377,7 @@ def training_callbacks(gan, args, steps, sample_real, checkpoint):
             callbacks.append(ProgressLine(args, steps, checkpoint.step))
         callbacks += [SampleGrid(generate, sample_latents(args), samples,
                                  "{counter}.png" if args.arch == "wgan" else "{epoch_index}.png",
-                                 value_range=None, **schedule),
+                                 value_range=None, summary_dir=args.output_dir, **schedule),
                       ModelFiles(args.output_dir, files, **schedule)]
         frames = "[0-9]*.png"
     return callbacks + [SampleGif(os.path.join(samples, frames),
@@ -386,6 +398,7 @@ def load_checkpoint(checkpoint):
 @cli.exits_cleanly
 def main(argv=None):
     args = parse_args(argv)
+    extractor = training_extractor(args, chosen_metrics(args, GENERATOR_METRICS))
     data, steps, size, folder, sample_real = training_data(args)
     checkpoint_dir = os.path.join(args.output_dir, args.checkpoint_dir)
     if args.train:
@@ -402,7 +415,8 @@ def main(argv=None):
         # The anime DCGAN's tqdm bar becomes Keras' progress bar (that batch's losses).
         fit_resumable(gan, data, checkpoint, args.epoch, steps_per_epoch=steps,
                       verbose=1 if args.arch == "anime" else 0, shuffle=False,
-                      callbacks=training_callbacks(gan, args, steps, sample_real, checkpoint))
+                      callbacks=training_callbacks(gan, args, steps, sample_real, checkpoint,
+                                                   extractor))
         if folder is not None and folder.skipped:
             print(f"skipped {len(folder.skipped)} unreadable images of {size}")
     elif not loaded:

@@ -13,6 +13,7 @@ from common import cli
 from common.callbacks import LossHistory, SampleGif, SampleGrid, fixed_latents
 from common.checkpoint import Checkpoint, fit_resumable
 from common.data import image_folder_dataset
+from common.evaluation import Evaluation, add_training_flags, chosen_metrics, training_extractor
 from common.legacy import Keras2RMSprop
 from common.images import read_image, resize, to_signed
 from ogan_keras.gan import OGAN
@@ -20,6 +21,7 @@ from ogan_keras.model import build_encoder, build_generator, sizes
 
 RECONSTRUCTIONS = 32  # 8x8 grid: 32 real images, each beside its reconstruction
 INTERPOLATION_PAIRS, INTERPOLATION_STEPS = 8, 8
+METRICS = ("fid", "kid", "reconstruction_ratio")
 
 
 def parse_args(argv):
@@ -36,6 +38,7 @@ def parse_args(argv):
                         help="steps between sample grids and saved weights (Trainer)")
     parser.add_argument("--steps_per_epoch", type=cli.positive_int, default=None,
                         help="default: ceil(images / batch_size), as the script")
+    add_training_flags(parser, METRICS, "inception")
     cli.add_common_flags(parser, "ogan_keras")
     return parser.parse_args(argv)
 
@@ -93,10 +96,20 @@ def build_gan(args):
     return gan
 
 
-def callbacks(args, gan, folder, checkpoint):
+def callbacks(args, gan, folder, checkpoint, extractor=None):
     samples = os.path.join(args.output_dir, "samples")
-    every = dict(every_steps=args.sample_every, first_step=1, initial_step=checkpoint.step)
+    every = dict(every_steps=args.sample_every, first_step=1, initial_step=checkpoint.step,
+                 summary_dir=args.output_dir)
     z_samples = fixed_latents((81, args.z_dim), args.seed)
+    history = LossHistory(args.output_dir, every_steps=args.sample_every, title="O-GAN",
+                          initial_step=checkpoint.step)
+    evaluation = []
+    if args.eval_every:
+        from ogan_keras.evaluate import scores  # evaluate builds on this module
+        metrics = chosen_metrics(args, METRICS)
+        evaluation.append(Evaluation(
+            lambda: scores(gan, args.data, args.img_dim, extractor, metrics, args.num_samples,
+                           seed=args.seed), history, args.eval_every, checkpoint.step))
     return [
         checkpoint,
         SampleGrid(lambda z: gan.generator.predict(z, verbose=0), z_samples, samples,
@@ -106,8 +119,8 @@ def callbacks(args, gan, folder, checkpoint):
         SampleGrid(interpolation_grid(gan), fixed_real_images(folder, 2 * INTERPOLATION_PAIRS),
                    samples, "test_interp_{counter}.png",
                    size=(INTERPOLATION_PAIRS, INTERPOLATION_STEPS + 2), **every),
-        LossHistory(args.output_dir, every_steps=args.sample_every, title="O-GAN",
-                    initial_step=checkpoint.step),
+        history,
+        *evaluation,
         SampleGif(os.path.join(samples, "test_[0-9]*.png"),
                   os.path.join(args.output_dir, "evolution.gif")),
     ]
@@ -117,6 +130,7 @@ def callbacks(args, gan, folder, checkpoint):
 def main(argv=None):
     args = parse_args(argv)
     sizes(args.img_dim)
+    extractor = training_extractor(args, chosen_metrics(args, METRICS))
     folder, data = image_folder_dataset(args.data, image_loader(args.img_dim),
                                         (args.img_dim, args.img_dim, 3), args.batch_size,
                                         seed=args.seed)
@@ -135,7 +149,7 @@ def main(argv=None):
     steps = args.steps_per_epoch or math.ceil(len(folder) / args.batch_size)
     fit_resumable(gan, with_latents(data, args.z_dim, args.seed), checkpoint, args.epochs,
                   steps_per_epoch=steps, shuffle=False,
-                  callbacks=callbacks(args, gan, folder, checkpoint))
+                  callbacks=callbacks(args, gan, folder, checkpoint, extractor))
     if folder.skipped:
         print(f"skipped {len(folder.skipped)} unreadable images of {len(folder)}")
     return gan

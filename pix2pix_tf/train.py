@@ -3,6 +3,8 @@
 Ports pix2pix.py's argparse flags, main() (train / test / export), its progress, summary,
 display and save cadence, options.json and index.html.
 """
+import argparse
+import csv
 import json
 import math
 import os
@@ -15,10 +17,11 @@ import tensorflow as tf
 from PIL import Image
 
 from common import cli
-from common.callbacks import LossHistory, SampleGif, StepCallback
+from common.callbacks import LossHistory, SampleGif, StepCallback, tensorboard_writer
 from common.checkpoint import Checkpoint, checkpoint_file, fit_resumable
 from common.color import deprocess_lab, lab_to_rgb
 from common.data import ImageFolder, list_paired_images, paired_transform
+from common.evaluation import Evaluation
 from common.errors import UserError
 from common.images import read_image, to_unit
 from pix2pix_tf.gan import LOSSES, Pix2Pix
@@ -64,6 +67,11 @@ def parse_args(argv):
     add("--l1_weight", type=cli.non_negative_float, default=100.0, help="weight on L1 term for generator gradient")
     add("--gan_weight", type=cli.non_negative_float, default=1.0, help="weight on GAN term for generator gradient")
     add("--output_filetype", default="png", choices=["png", "jpeg"])
+    add("--eval-every", type=cli.non_negative_int, default=0,
+        help="score PSNR/SSIM (Lab: |ab| error) on --num-samples training examples every N "
+             "steps into history.csv, losses.png and TensorBoard (0: never)")
+    add("--num-samples", type=cli.positive_int, default=100,
+        help="examples scored by --eval-every")
     cli.add_common_flags(parser, "pix2pix_tf")
     return parser.parse_args(argv)
 
@@ -154,8 +162,9 @@ def save_images(args, names, batches, step=None):
     return filesets
 
 
-def append_index(args, filesets, step=False):
-    """index.html with a name / input / output / target table (and a step column)."""
+def append_index(args, filesets, step=False, scores=()):
+    """index.html with a name / input / output / target table (and a step column; test mode
+    adds the named score columns, which the port adds to the original's table)."""
     index_path = os.path.join(args.output_dir, "index.html")
     if os.path.exists(index_path):
         index = open(index_path, "a")
@@ -164,7 +173,8 @@ def append_index(args, filesets, step=False):
         index.write("<html><body><table><tr>")
         if step:
             index.write("<th>step</th>")
-        index.write("<th>name</th><th>input</th><th>output</th><th>target</th></tr>\n")
+        index.write("<th>name</th><th>input</th><th>output</th><th>target</th>")
+        index.write("".join(f"<th>{name}</th>" for name in scores) + "</tr>\n")
     with index:
         for fileset in filesets:
             index.write("<tr>")
@@ -173,8 +183,36 @@ def append_index(args, filesets, step=False):
             index.write(f"<td>{fileset['name']}</td>")
             for kind in ("inputs", "outputs", "targets"):
                 index.write(f"<td><img src='images/{fileset[kind]}'></td>")
+            index.write("".join(f"<td>{fileset[name]:.4f}</td>" for name in scores))
             index.write("</tr>\n")
     return index_path
+
+
+def image_scores(args, targets, outputs, shown):
+    """Per image: PSNR and SSIM (tf.image, max_val 1) of the displayed output against the
+    displayed target; with Lab colorization AtoB also the mean |ab| error in Lab units and
+    that of an all-grey guess (ab = 0), which says whether colour was learned at all."""
+    _, shown_targets, shown_outputs = (tf.constant(np.asarray(x, np.float32)) for x in shown)
+    scores = {"psnr": tf.image.psnr(shown_targets, shown_outputs, max_val=1.0).numpy(),
+              "ssim": tf.image.ssim(shown_targets, shown_outputs, max_val=1.0).numpy()}
+    if args.lab_colorization and args.which_direction == "AtoB":
+        targets, outputs = np.asarray(targets), np.asarray(outputs)
+        scores["ab_error"] = np.abs(outputs - targets).mean(axis=(1, 2, 3)) * 110
+        scores["grey_ab_error"] = np.abs(targets).mean(axis=(1, 2, 3)) * 110
+    return [{name: float(values[i]) for name, values in scores.items()}
+            for i in range(len(outputs))]
+
+
+def write_scores(path, rows):
+    """scores.csv: one row per image, then the means (name "mean"); returns the means."""
+    names = [k for k in rows[0] if k != "name"]
+    means = {name: float(np.mean([row[name] for row in rows])) for name in names}
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["name", *names])
+        writer.writeheader()
+        writer.writerows(rows)
+        writer.writerow({"name": "mean", **means})
+    return means
 
 
 # ---- data ----
@@ -219,8 +257,6 @@ class TrainingReport(StepCallback):
         self.args, self.gan, self.checkpoint, self.display = args, model, checkpoint, display
         self.spe, self.max_steps = steps_per_epoch, max_steps
         self.start_step, self.start = checkpoint.step, time.time()
-        self.writer = tf.summary.create_file_writer(args.output_dir) \
-            if args.summary_freq > 0 else None
 
     def should(self, freq):
         return freq > 0 and (self.step % freq == 0 or self.step == self.max_steps)
@@ -252,7 +288,8 @@ class TrainingReport(StepCallback):
         outputs = self.gan.generator(inputs, training=True)
         predictions = {"predict_real": self.gan.discriminator([inputs, targets], training=True),
                        "predict_fake": self.gan.discriminator([inputs, outputs], training=True)}
-        return displayable(self.args, self.display[1], self.display[2], outputs.numpy()), predictions
+        shown = displayable(self.args, self.display[1], self.display[2], outputs.numpy())
+        return shown, predictions
 
     def progress(self, logs):
         rate = (self.step - self.start_step) * self.args.batch_size / (time.time() - self.start)
@@ -264,7 +301,8 @@ class TrainingReport(StepCallback):
             print(name, float(logs[name]))
 
     def summary(self, logs, images, predictions):
-        with self.writer.as_default(step=self.step):
+        writer = tensorboard_writer(self.args.output_dir)
+        with writer.as_default(step=self.step):
             tf.summary.scalar("discriminator_loss", float(logs["discrim_loss"]))
             tf.summary.scalar("generator_loss_GAN", float(logs["gen_loss_GAN"]))
             tf.summary.scalar("generator_loss_L1", float(logs["gen_loss_L1"]))
@@ -272,11 +310,7 @@ class TrainingReport(StepCallback):
                 tf.summary.image(kind, to_uint8(batch), max_outputs=len(batch))
             for kind, batch in predictions.items():
                 tf.summary.image(kind, to_uint8(np.asarray(batch)), max_outputs=len(batch))
-        self.writer.flush()
-
-    def on_train_end(self, logs=None):
-        if self.writer is not None:
-            self.writer.close()
+        writer.flush()
 
 
 def planned_steps(args, steps_per_epoch):
@@ -329,12 +363,19 @@ def train(args, paths, model):
     report = TrainingReport(args, model, checkpoint, display, steps_per_epoch, max_steps)
     history = LossHistory(args.output_dir, every_steps=args.progress_freq, title="pix2pix",
                           initial_step=checkpoint.step)
+    evaluation = []
+    if args.eval_every:
+        from pix2pix_tf.evaluate import dataset_scores  # evaluate builds on this module
+        test_args = argparse.Namespace(**{**vars(args), "scale_size": CROP_SIZE, "flip": False})
+        evaluation.append(Evaluation(
+            lambda: dataset_scores(test_args, model, paths, args.num_samples), history,
+            args.eval_every, checkpoint.step))
     # The GIF follows the first display example's outputs (written every --display_freq).
     gif = SampleGif(os.path.join(args.output_dir, "images", f"*-{display[0][0]}-outputs.png"),
                     os.path.join(args.output_dir, "evolution.gif"))
     epochs = checkpoint.epoch + math.ceil((max_steps - checkpoint.step) / steps_per_epoch)
     fit_resumable(model, data, checkpoint, epochs, steps_per_epoch=steps_per_epoch, verbose=0,
-                  shuffle=False, callbacks=[checkpoint, history, report, gif])
+                  shuffle=False, callbacks=[checkpoint, history, *evaluation, report, gif])
     if checkpoint.saved_step != checkpoint.step:
         checkpoint.save()
     if folder.skipped:
@@ -364,22 +405,29 @@ def test(args, paths, model):
     max_steps = math.ceil(len(paths) / args.batch_size)
     if args.max_steps is not None:
         max_steps = min(max_steps, args.max_steps)
-    start, index_path = time.time(), None
+    start, index_path, rows = time.time(), None, []
     for step in range(max_steps):
         batch = paths[step * args.batch_size:(step + 1) * args.batch_size]
         names, inputs, targets = fixed_examples(args, batch, len(batch))
         if inputs is None:
             continue
         outputs = model.generator(inputs, training=True).numpy()
-        filesets = save_images(args, names, displayable(args, inputs, targets, outputs))
-        for fileset in filesets:
+        shown = displayable(args, inputs, targets, outputs)
+        filesets = save_images(args, names, shown)
+        scores = image_scores(args, targets, outputs, shown)
+        for fileset, score in zip(filesets, scores):
+            fileset.update(score)
+            rows.append({"name": fileset["name"], **score})
             print("evaluated image", fileset["name"])
-        index_path = append_index(args, filesets)
+        index_path = append_index(args, filesets, scores=list(scores[0]))
     if index_path is None:
         raise UserError(f"no image of --input_dir {args.input_dir} was evaluated "
                         f"(max_steps {max_steps}, or none could be read)")
     print("wrote index at", index_path)
+    means = write_scores(os.path.join(args.output_dir, "scores.csv"), rows)
+    print("mean", "  ".join(f"{name} {value:.4f}" for name, value in means.items()))
     print("rate", (time.time() - start) / max_steps)
+    return means
 
 
 def export_model(generator):

@@ -1,0 +1,42 @@
+"""Sample a trained AC-GAN without training code:
+`python -m acgan_mnist.generate --checkpoint runs/acgan_mnist --num 100 --output-dir out`
+writes out/class_{k}.png (a grid of --num samples of class k), out/samples.npz (images in
+[-1, 1], labels, noise) for classes 0..9, in inference mode as the example's plots.
+"""
+import os
+
+import numpy as np
+
+from acgan_mnist.model import NUM_CLASSES, build_generator
+from common import cli
+from common.evaluation import find_run, load_weights
+from common.grid import save_grid
+
+
+@cli.exits_cleanly
+def main(argv=None):
+    parser = cli.parser("acgan_mnist", __doc__, module="generate")
+    parser.add_argument("--checkpoint", required=True, help="a training run's --output-dir")
+    parser.add_argument("--num", type=cli.positive_int, default=100, help="samples per class")
+    parser.add_argument("--output-dir", required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    _, options, checkpoint_dir = find_run(args.checkpoint)
+    latent_size = getattr(options, "latent_size", 100)
+    generator = build_generator(latent_size)
+    load_weights(generator, checkpoint_dir, "generator")
+    cli.claim_output_dir(args.output_dir)
+    rng = np.random.default_rng(args.seed)
+    noise = rng.uniform(-1, 1, (NUM_CLASSES * args.num, latent_size)).astype(np.float32)
+    labels = np.repeat(np.arange(NUM_CLASSES), args.num)[:, None]
+    images = generator.predict([noise, labels], batch_size=100, verbose=0)
+    for k in range(NUM_CLASSES):
+        save_grid(images[labels[:, 0] == k], os.path.join(args.output_dir, f"class_{k}.png"))
+    np.savez(os.path.join(args.output_dir, "samples.npz"), images=images, labels=labels[:, 0],
+             noise=noise)
+    print(f"wrote {len(images)} samples to {args.output_dir}")
+    return images, labels[:, 0]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,193 @@
+"""What every `python -m <pkg>.evaluate` and `.generate` shares: finding a run from --checkpoint,
+the flags, and a Scorer that streams real and generated batches into FID/KID and class scores.
+
+Not part of any tutorial: the originals judged their GANs by eye; these scores let a user
+compare a port with its tutorial, or one run with another, by more than losses.
+"""
+import argparse
+import json
+import os
+
+import numpy as np
+
+from common import cli, features
+from common.callbacks import SCORES, StepCallback
+from common.checkpoint import checkpoint_file, read_state
+from common.errors import UserError
+from common.metrics import FeatureStatistics, fid, kid
+
+
+
+GENERATOR_METRICS = ("fid", "kid", "class_accuracy", "confidence")
+
+
+def add_scoring_flags(parser, metrics, features_default, num_samples=5000):
+    """--metrics, --num-samples, --features, --classifier, --inception-weights."""
+    group = parser.add_argument_group("scores")
+    group.add_argument("--metrics", default=",".join(metrics),
+                       help=f"comma-separated, of: {', '.join(metrics)}")
+    group.add_argument("--num-samples", type=cli.positive_int, default=num_samples,
+                       help="generated (and real) images scored")
+    group.add_argument("--features", choices=features.EXTRACTORS, default=features_default,
+                       help="feature extractor for fid/kid (default: classifier for 28x28 "
+                            "data, else inception)")
+    group.add_argument("--classifier", default=None,
+                       help="a .keras file from python -m common.classifier")
+    group.add_argument("--inception-weights", default=None,
+                       help=f"{features.INCEPTION_FILE} (default: the Keras cache)")
+    return parser
+
+
+def evaluate_parser(program, description, metrics, features_default):
+    """`python -m {program}.evaluate --checkpoint DIR ...`."""
+    parser = cli.parser(program, description, module="evaluate")
+    parser.add_argument("--checkpoint", required=True,
+                        help="a training run's --output-dir, or its checkpoints folder")
+    parser.add_argument("--batch-size", type=cli.positive_int, default=100)
+    parser.add_argument("--seed", type=int, default=0)
+    return add_scoring_flags(parser, metrics, features_default)
+
+
+def chosen_metrics(args, allowed):
+    chosen = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    unknown = [m for m in chosen if m not in allowed]
+    if unknown or not chosen:
+        raise UserError(f"--metrics {args.metrics}: choose from {', '.join(allowed)}")
+    return chosen
+
+
+def find_run(path, checkpoints_name="checkpoints"):
+    """(output_dir, saved options as a Namespace, checkpoint folder) of a run, from its
+    --output-dir or its checkpoint folder."""
+    if not os.path.isdir(path):
+        raise UserError(f"--checkpoint {path} does not exist")
+    for output_dir in (path, os.path.dirname(os.path.abspath(path))):
+        options_path = os.path.join(output_dir, "options.json")
+        if os.path.isfile(options_path):
+            break
+    else:
+        raise UserError(f"--checkpoint {path} is not a training run (no options.json in it or "
+                        "beside it); pass a run's --output-dir")
+    with open(options_path) as f:
+        options = argparse.Namespace(**json.load(f))
+    name = getattr(options, "checkpoint_dir", None) or checkpoints_name
+    checkpoint_dir = os.path.join(output_dir, name)
+    if read_state(checkpoint_dir) is None:
+        raise UserError(f"{output_dir} has no checkpoint yet ({checkpoint_dir}/state.json)")
+    return output_dir, options, checkpoint_dir
+
+
+def load_weights(network, checkpoint_dir, name):
+    """Load `name`.weights.h5 of the current checkpoint into `network`, clearly failing for a
+    file of other networks."""
+    path = checkpoint_file(checkpoint_dir, f"{name}.weights.h5")
+    if path is None or not os.path.isfile(path):
+        raise UserError(f"{checkpoint_dir} has no {name}.weights.h5")
+    try:
+        network.load_weights(path)
+    except (ValueError, OSError, KeyError) as error:
+        raise UserError(f"{path} does not fit this run's {name} "
+                        f"({str(error).splitlines()[0]})") from error
+
+
+class Scorer:
+    """Feature statistics of real and generated images, and the scores of `metrics`:
+    fid, kid (features), class_accuracy and confidence (a classifier's predictions of images
+    generated for known classes). FID's statistics are accumulated batch by batch; KID keeps
+    a uniform sample of up to `keep` feature vectors per side."""
+
+    def __init__(self, extractor, metrics, keep=2000, seed=0):
+        self.extractor, self.metrics = extractor, metrics
+        self.real = FeatureStatistics(keep=keep, seed=seed)
+        self.fake = FeatureStatistics(keep=keep, seed=seed + 1)
+        self.correct, self.confidence, self.labelled = 0, 0.0, 0
+        if {"class_accuracy", "confidence"} & set(metrics) and not extractor.classifies:
+            raise UserError("class_accuracy needs --features classifier with --classifier FILE")
+
+    def add_real(self, images):
+        if {"fid", "kid"} & set(self.metrics):
+            self.real.update(self.extractor(images)[0])
+
+    def add_fake(self, images, labels=None):
+        feats, probabilities = self.extractor(images)
+        self.fake.update(feats)
+        if labels is not None and probabilities is not None:
+            self.correct += int(np.sum(np.argmax(probabilities, axis=1) == np.ravel(labels)))
+            self.confidence += float(np.sum(np.max(probabilities, axis=1)))
+            self.labelled += len(labels)
+
+    def scores(self):
+        out = {}
+        if "fid" in self.metrics:
+            out["fid"] = fid(self.fake, self.real)
+        if "kid" in self.metrics:
+            out["kid"], out["kid_std"] = kid(self.fake.features(), self.real.features())
+        if "class_accuracy" in self.metrics and self.labelled:
+            out["class_accuracy"] = self.correct / self.labelled
+        if "confidence" in self.metrics and self.labelled:
+            out["confidence"] = self.confidence / self.labelled
+        out["num_samples"] = self.fake.count
+        if {"fid", "kid"} & set(self.metrics):
+            out["num_real"] = self.real.count
+            out["features"] = self.extractor.description
+        return out
+
+
+def score_generator(extractor, metrics, generate, real_batches, num_samples, batch_size,
+                    seed=0):
+    """Scores of `num_samples` images from `generate(count, rng) -> (images, labels or None)`
+    against up to as many real images from the iterable `real_batches` (images in [-1, 1])."""
+    scorer = Scorer(extractor, metrics, keep=min(num_samples, 2000), seed=seed)
+    seen = 0
+    for batch in real_batches:
+        scorer.add_real(batch[:num_samples - seen])
+        seen += len(batch[:num_samples - seen])
+        if seen >= num_samples or not {"fid", "kid"} & set(metrics):
+            break
+    rng = np.random.default_rng(seed)
+    for start in range(0, num_samples, batch_size):
+        images, labels = generate(min(batch_size, num_samples - start), rng)
+        scorer.add_fake(images, labels)
+    return scorer.scores()
+
+
+def print_scores(scores):
+    """The one JSON line on stdout that `evaluate` promises."""
+    print(json.dumps(scores, sort_keys=True))
+    return scores
+
+
+def add_training_flags(parser, metrics, features_default):
+    """--eval-every and the scoring flags, for a train command."""
+    group = add_scoring_flags(parser, metrics, features_default, num_samples=1000)
+    parser.add_argument("--eval-every", type=cli.non_negative_int, default=0,
+                        help="score the generator every N steps into history.csv, "
+                             "losses.png and TensorBoard (0: never)")
+    return group
+
+
+FEATURE_METRICS = ("fid", "kid", "class_accuracy", "confidence")
+
+
+def training_extractor(args, metrics):
+    """The extractor --eval-every needs, made (and so checked) at start-up; None when no
+    chosen metric uses features."""
+    if not args.eval_every or not set(FEATURE_METRICS) & set(metrics):
+        return None
+    return features.extractor(args.features, args.classifier, args.inception_weights)
+
+
+class Evaluation(StepCallback):
+    """Every `every_steps` steps, `score()`'s dict goes into the LossHistory's row of that step
+    (history.csv, a losses.png panel per score, TensorBoard) and one line is printed."""
+
+    def __init__(self, score, history, every_steps, initial_step=0):
+        super().__init__(initial_step, every_steps=every_steps)
+        self.score, self.history = score, history
+
+    def on_due(self, logs):
+        scores = self.score()
+        print(f"scores at step {self.step}: {json.dumps(scores, sort_keys=True)}", flush=True)
+        self.history.step, self.history.epoch_index = self.step, self.epoch_index
+        self.history.record(logs, {k: v for k, v in scores.items()
+                                   if isinstance(v, (int, float)) and k in SCORES})

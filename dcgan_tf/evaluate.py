@@ -1,0 +1,70 @@
+"""Scores of a trained DCGAN-family run: `python -m dcgan_tf.evaluate --checkpoint runs/dcgan_tf`
+prints one JSON line: fid and kid against the run's images (InceptionV3 features by default;
+--features classifier for MNIST-format data), and for the conditional MNIST model the
+class_accuracy of samples generated for given labels.
+
+Samples come as the run sampled its grids: carpedm20's sampler in inference mode, the anime
+DCGAN and the WGAN with batch statistics (their originals never switched BatchNorm).
+"""
+import numpy as np
+
+from common import cli, features
+from common.callbacks import draw_latents
+from common.evaluation import (GENERATOR_METRICS, chosen_metrics, evaluate_parser, find_run,
+                               load_weights, print_scores, score_generator)
+from dcgan_tf.train import build_gan, folder_data, mnist_data, networks, sample_images
+
+
+def sample(gan, args):
+    """generate(count, rng) -> (images in [-1, 1], labels or None)."""
+    def generate(count, rng):
+        z = draw_latents(rng, (count, args.z_dim), args.z_dist)
+        if not args.mnist:
+            return sample_images(gan, args, z), None
+        labels = rng.integers(0, 10, count)
+        images = sample_images(gan, args, z, np.eye(10, dtype=np.float32)[labels])
+        return images * 2 - 1, labels  # the conditional generator's sigmoid images are [0, 1]
+    return generate
+
+
+def real_batches(args, batch_size):
+    """The run's training images in [-1, 1], in a fixed order."""
+    if args.mnist:
+        x, _ = mnist_data(args)
+        for start in range(0, len(x), batch_size):
+            yield x[start:start + batch_size] * 2 - 1
+        return
+    for batch in folder_data(args).dataset(batch_size, shuffle=False, repeat=False):
+        yield batch.numpy()
+
+
+def generator_scores(gan, args, extractor, metrics, num_samples, batch_size=100, seed=0):
+    return score_generator(extractor, metrics, sample(gan, args), real_batches(args, batch_size),
+                           num_samples, batch_size, seed)
+
+
+def load_run(checkpoint, data_dir=None):
+    """(gan with the run's generator loaded, the run's options)."""
+    _, options, checkpoint_dir = find_run(checkpoint)
+    if data_dir:
+        options.data_dir = data_dir
+    gan = build_gan(options)
+    load_weights(networks(gan)["generator"], checkpoint_dir, "generator")
+    return gan, options
+
+
+@cli.exits_cleanly
+def main(argv=None):
+    parser = evaluate_parser("dcgan_tf", __doc__, GENERATOR_METRICS, None)
+    parser.add_argument("--data_dir", default=None, help="default: the run's --data_dir")
+    args = parser.parse_args(argv)
+    metrics = chosen_metrics(args, GENERATOR_METRICS)
+    gan, options = load_run(args.checkpoint, args.data_dir)
+    args.features = args.features or ("classifier" if options.mnist else "inception")
+    extractor = features.extractor(args.features, args.classifier, args.inception_weights)
+    return print_scores(generator_scores(gan, options, extractor, metrics, args.num_samples,
+                                         args.batch_size, args.seed))
+
+
+if __name__ == "__main__":
+    main()

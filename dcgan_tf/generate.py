@@ -1,0 +1,48 @@
+"""Sample a trained DCGAN-family run without training code:
+`python -m dcgan_tf.generate --checkpoint runs/dcgan_tf --num 64 --output-dir out` writes
+out/samples.png (a grid) and out/samples.npz (images, z, and for conditional MNIST the labels);
+conditional runs also write out/class_{k}.png, --num samples of each digit.
+"""
+import os
+
+import numpy as np
+
+from common import cli
+from common.callbacks import draw_latents
+from common.grid import save_grid
+from dcgan_tf.evaluate import load_run
+from dcgan_tf.train import sample_images, value_range
+
+
+@cli.exits_cleanly
+def main(argv=None):
+    parser = cli.parser("dcgan_tf", __doc__, module="generate")
+    parser.add_argument("--checkpoint", required=True, help="a training run's --output-dir")
+    parser.add_argument("--num", type=cli.positive_int, default=64,
+                        help="samples (conditional: per class)")
+    parser.add_argument("--output-dir", required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    gan, options = load_run(args.checkpoint)
+    cli.claim_output_dir(args.output_dir)
+    rng = np.random.default_rng(args.seed)
+    count = args.num * (10 if options.mnist else 1)
+    z = draw_latents(rng, (count, options.z_dim), options.z_dist)
+    labels = np.repeat(np.arange(10), args.num) if options.mnist else None
+    y = None if labels is None else np.eye(10, dtype=np.float32)[labels]
+    images = np.concatenate([sample_images(gan, options, z[i:i + 100],
+                                           None if y is None else y[i:i + 100])
+                             for i in range(0, count, 100)])
+    save_grid(images, os.path.join(args.output_dir, "samples.png"),
+              value_range=value_range(options))
+    for k in range(10 if options.mnist else 0):
+        save_grid(images[labels == k], os.path.join(args.output_dir, f"class_{k}.png"),
+                  value_range=value_range(options))
+    arrays = {"images": images, "z": z, **({"labels": labels} if options.mnist else {})}
+    np.savez(os.path.join(args.output_dir, "samples.npz"), **arrays)
+    print(f"wrote {count} samples to {args.output_dir}")
+    return images
+
+
+if __name__ == "__main__":
+    main()

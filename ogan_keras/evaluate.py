@@ -1,0 +1,90 @@
+"""Scores of a trained O-GAN: `python -m ogan_keras.evaluate --checkpoint runs/ogan_keras` prints
+one JSON line: fid and kid of G(z) against the run's images, and the reconstruction ratio.
+
+reconstruction_ratio = mean squared error of G(0.9 * standardise(E(x))) against x (the
+Trainer's sample_ae), divided by the mean squared error between random pairs of real images:
+near 1 means the encoder and generator do not agree at all, far below 1 that G(E(x)) looks
+like x. Not in the repository, which showed reconstructions as pictures only.
+"""
+import numpy as np
+
+from common import cli, features
+from common.callbacks import draw_latents
+from common.evaluation import (chosen_metrics, evaluate_parser, find_run, load_weights,
+                               print_scores, score_generator)
+from common.data import ImageFolder, list_images
+from ogan_keras.gan import OGAN
+from ogan_keras.model import build_encoder, build_generator
+from ogan_keras.train import image_loader
+
+METRICS = ("fid", "kid", "reconstruction_ratio")
+
+
+def real_images(data, img_dim, batch_size, seed=0):
+    """The run's images in [-1, 1] (batches in a fixed order, unreadable files skipped)."""
+    folder = ImageFolder(list_images(data), image_loader(img_dim), (img_dim, img_dim, 3),
+                         seed=seed)
+    folder.check_readable(data)
+    for batch in folder.dataset(batch_size, shuffle=False, repeat=False):
+        yield batch.numpy()
+
+
+def reconstruction_scores(gan, batches, count, rng):
+    """reconstruction_error, pair_error and their ratio over `count` real images."""
+    images = np.concatenate(list(_take(batches, count)))
+    reconstruction = np.mean((gan.reconstruct(images) - images) ** 2)
+    order = rng.permutation(len(images))
+    pairs = np.mean((images[order] - images[np.roll(order, 1)]) ** 2)
+    return {"reconstruction_error": float(reconstruction), "pair_error": float(pairs),
+            "reconstruction_ratio": float(reconstruction / pairs)}
+
+
+def _take(batches, count):
+    seen = 0
+    for batch in batches:
+        yield batch[:count - seen]
+        seen += len(batch[:count - seen])
+        if seen >= count:
+            return
+
+
+def scores(gan, data, img_dim, extractor, metrics, num_samples, batch_size=50, seed=0):
+    """The chosen scores of a live or loaded O-GAN."""
+    out = {}
+    if {"fid", "kid"} & set(metrics):
+        def generate(count, rng):
+            z = draw_latents(rng, (count, gan.generator.input_shape[-1]))
+            return gan.generator.predict(z, verbose=0), None
+        out.update(score_generator(extractor, metrics, generate,
+                                   real_images(data, img_dim, batch_size), num_samples,
+                                   batch_size, seed))
+    if "reconstruction_ratio" in metrics:
+        out.update(reconstruction_scores(gan, real_images(data, img_dim, batch_size),
+                                         min(num_samples, 1000), np.random.default_rng(seed)))
+    return out
+
+
+def load_run(checkpoint):
+    _, options, checkpoint_dir = find_run(checkpoint)
+    gan = OGAN(build_encoder(options.img_dim, options.z_dim),
+               build_generator(options.img_dim, options.z_dim))
+    load_weights(gan.encoder, checkpoint_dir, "encoder")
+    load_weights(gan.generator, checkpoint_dir, "generator")
+    return gan, options
+
+
+@cli.exits_cleanly
+def main(argv=None):
+    parser = evaluate_parser("ogan_keras", __doc__, METRICS, "inception")
+    parser.add_argument("--data", default=None, help="real images (default: the run's --data)")
+    args = parser.parse_args(argv)
+    metrics = chosen_metrics(args, METRICS)
+    extractor = features.extractor(args.features, args.classifier, args.inception_weights) \
+        if {"fid", "kid"} & set(metrics) else None
+    gan, options = load_run(args.checkpoint)
+    return print_scores(scores(gan, args.data or options.data, options.img_dim, extractor,
+                               metrics, args.num_samples, args.batch_size, args.seed))
+
+
+if __name__ == "__main__":
+    main()

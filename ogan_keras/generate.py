@@ -1,0 +1,51 @@
+"""Sample a trained O-GAN without training code:
+`python -m ogan_keras.generate --checkpoint runs/ogan_keras --num 64 --output-dir out` writes
+samples.png (G(z), z ~ N(0, 1)), reconstructions.png (real images beside G(E(x)), as the
+Trainer's test_ae), interpolations.png (rows from one real image's code to another's) and
+samples.npz with the arrays, all in inference mode.
+"""
+import os
+
+import numpy as np
+
+from common import cli
+from common.callbacks import draw_latents
+from common.data import image_folder_dataset
+from common.grid import save_grid
+from ogan_keras.evaluate import load_run
+from ogan_keras.train import (INTERPOLATION_PAIRS, INTERPOLATION_STEPS, RECONSTRUCTIONS,
+                              fixed_real_images, image_loader, interpolation_grid,
+                              reconstruction_grid)
+
+
+@cli.exits_cleanly
+def main(argv=None):
+    parser = cli.parser("ogan_keras", __doc__, module="generate")
+    parser.add_argument("--checkpoint", required=True, help="a training run's --output-dir")
+    parser.add_argument("--num", type=cli.positive_int, default=64, help="samples")
+    parser.add_argument("--output-dir", required=True)
+    parser.add_argument("--data", default=None, help="real images (default: the run's --data)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    gan, options = load_run(args.checkpoint)
+    shape = (options.img_dim, options.img_dim, 3)
+    folder, _ = image_folder_dataset(args.data or options.data, image_loader(options.img_dim),
+                                     shape, 1, seed=args.seed)
+    cli.claim_output_dir(args.output_dir)
+    z = draw_latents(np.random.default_rng(args.seed), (args.num, options.z_dim))
+    samples = gan.generator.predict(z, verbose=0)
+    reconstructions = reconstruction_grid(gan)(fixed_real_images(folder, RECONSTRUCTIONS))
+    interpolations = interpolation_grid(gan)(fixed_real_images(folder, 2 * INTERPOLATION_PAIRS))
+    out = args.output_dir
+    save_grid(samples, os.path.join(out, "samples.png"))
+    save_grid(reconstructions, os.path.join(out, "reconstructions.png"), size=(8, 8))
+    save_grid(interpolations, os.path.join(out, "interpolations.png"),
+              size=(INTERPOLATION_PAIRS, INTERPOLATION_STEPS + 2))
+    np.savez(os.path.join(out, "samples.npz"), samples=samples, z=z,
+             reconstructions=reconstructions, interpolations=interpolations)
+    print(f"wrote {len(samples)} samples, reconstructions and interpolations to {out}")
+    return samples
+
+
+if __name__ == "__main__":
+    main()
