@@ -9,18 +9,13 @@ import numpy as np
 
 from acgan_mnist.model import NUM_CLASSES, build_generator
 from common import cli
-from common.evaluation import find_run, load_weights
+from common.evaluation import find_run, generate_parser, load_weights
 from common.grid import save_grid
 
 
 @cli.exits_cleanly
 def main(argv=None):
-    parser = cli.parser("acgan_mnist", __doc__, module="generate")
-    parser.add_argument("--checkpoint", required=True, help="a training run's --output-dir")
-    parser.add_argument("--num", type=cli.positive_int, default=100, help="samples per class")
-    parser.add_argument("--output-dir", required=True)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    args = generate_parser("acgan_mnist", __doc__, 100, "samples per class").parse_args(argv)
     _, options, checkpoint_dir = find_run(args.checkpoint)
     latent_size = getattr(options, "latent_size", 100)
     generator = build_generator(latent_size)

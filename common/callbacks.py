@@ -118,14 +118,17 @@ SCORES = ("fid", "kid", "class_accuracy", "confidence", "reconstruction_ratio", 
           "ab_error")
 
 
-def tensorboard_writer(directory, _writers={}):
+_WRITERS = {}
+
+
+def tensorboard_writer(directory):
     """One tf.summary writer per output directory, shared by every callback of a run (view
     with `tensorboard --logdir runs`)."""
     import tensorflow as tf
     key = os.path.realpath(directory)
-    if key not in _writers:
-        _writers[key] = tf.summary.create_file_writer(directory)
-    return _writers[key]
+    if key not in _WRITERS:
+        _WRITERS[key] = tf.summary.create_file_writer(directory)
+    return _WRITERS[key]
 
 
 def write_scalars(directory, step, values):

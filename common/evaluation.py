@@ -48,6 +48,16 @@ def evaluate_parser(program, description, metrics, features_default):
     return add_scoring_flags(parser, metrics, features_default)
 
 
+def generate_parser(program, description, num, num_help):
+    """`python -m {program}.generate --checkpoint DIR --num N --output-dir OUT [--seed S]`."""
+    parser = cli.parser(program, description, module="generate")
+    parser.add_argument("--checkpoint", required=True, help="a training run's --output-dir")
+    parser.add_argument("--num", type=cli.positive_int, default=num, help=num_help)
+    parser.add_argument("--output-dir", required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
 def chosen_metrics(args, allowed):
     chosen = [m.strip() for m in args.metrics.split(",") if m.strip()]
     unknown = [m for m in chosen if m not in allowed]

@@ -9,6 +9,7 @@ import numpy as np
 
 from common import cli
 from common.callbacks import draw_latents
+from common.evaluation import generate_parser
 from common.grid import save_grid
 from dcgan_tf.evaluate import load_run
 from dcgan_tf.train import sample_images, value_range
@@ -16,13 +17,8 @@ from dcgan_tf.train import sample_images, value_range
 
 @cli.exits_cleanly
 def main(argv=None):
-    parser = cli.parser("dcgan_tf", __doc__, module="generate")
-    parser.add_argument("--checkpoint", required=True, help="a training run's --output-dir")
-    parser.add_argument("--num", type=cli.positive_int, default=64,
-                        help="samples (conditional: per class)")
-    parser.add_argument("--output-dir", required=True)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    args = generate_parser("dcgan_tf", __doc__, 64,
+                           "samples (conditional: per class)").parse_args(argv)
     gan, options = load_run(args.checkpoint)
     cli.claim_output_dir(args.output_dir)
     rng = np.random.default_rng(args.seed)

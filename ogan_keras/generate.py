@@ -11,6 +11,7 @@ import numpy as np
 from common import cli
 from common.callbacks import draw_latents
 from common.data import image_folder_dataset
+from common.evaluation import generate_parser
 from common.grid import save_grid
 from ogan_keras.evaluate import load_run
 from ogan_keras.train import (INTERPOLATION_PAIRS, INTERPOLATION_STEPS, RECONSTRUCTIONS,
@@ -20,12 +21,8 @@ from ogan_keras.train import (INTERPOLATION_PAIRS, INTERPOLATION_STEPS, RECONSTR
 
 @cli.exits_cleanly
 def main(argv=None):
-    parser = cli.parser("ogan_keras", __doc__, module="generate")
-    parser.add_argument("--checkpoint", required=True, help="a training run's --output-dir")
-    parser.add_argument("--num", type=cli.positive_int, default=64, help="samples")
-    parser.add_argument("--output-dir", required=True)
+    parser = generate_parser("ogan_keras", __doc__, 64, "samples")
     parser.add_argument("--data", default=None, help="real images (default: the run's --data)")
-    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     gan, options = load_run(args.checkpoint)
     shape = (options.img_dim, options.img_dim, 3)

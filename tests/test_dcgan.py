@@ -192,3 +192,28 @@ def test_corrupt_jpeg_is_skipped_and_counted(tmp_path, capsys):
     assert "skipped unreadable image" in captured.err and "broken.jpg" in captured.err
     assert "skipped 1 unreadable images of 5" in captured.out
     assert state(tmp_path)["step"] == 2
+
+
+def test_mnist_batches_are_the_same_slices_every_epoch(tmp_path):
+    """carpedm20's index loop: batch_idxs slices of the seed-547 order, the same each epoch."""
+    write_mnist_dir(str(tmp_path / "data" / "mnist"), 16, 5)  # 21 images: 10 batches of 2
+    args = train.parse_args(["--dataset", "mnist", "--data_dir", str(tmp_path / "data"),
+                             "--batch_size", "2"])
+    data, steps, size, _, first = train.training_data(args)
+    assert (steps, size) == (10, 21)
+    batches = [x.numpy() for x, _ in data.take(2 * steps)]
+    for i in range(steps):
+        np.testing.assert_array_equal(batches[i], batches[steps + i])
+    np.testing.assert_array_equal(batches[0], first[0])
+
+
+def test_folder_epochs_use_a_fresh_subset_of_train_size_files(tmp_path):
+    from common.data import ImageFolder
+    paths = write_images(str(tmp_path), 10, size=(4, 4))
+    folder = ImageFolder(paths, lambda p: np.full((1,), paths.index(p), np.float32), (1,),
+                         seed=3)
+    data = folder.dataset(2, per_pass=4).unbatch().take(12)
+    values = [int(v[0]) for v in data.as_numpy_iterator()]
+    passes = [values[i:i + 4] for i in (0, 4, 8)]
+    assert all(len(set(p)) == 4 for p in passes)  # no file twice within an epoch
+    assert len({tuple(sorted(p)) for p in passes}) > 1  # reshuffled between epochs

@@ -6,7 +6,9 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
+from common.checkpoint import Checkpoint
 from common.data import paired_transform
+from conftest import saved_counters
 from pix2pix_tf import infer, process, train
 from pix2pix_tf.gan import EPS, pix2pix_losses
 from pix2pix_tf.model import AlwaysOnDropout, build_discriminator, build_generator
@@ -196,3 +198,34 @@ def test_edges_finds_a_boundary():
     image[:, 8:] = 255
     lines = process.edges(image)
     assert lines[5, 7, 0] == 0 and lines[5, 2, 0] == 255
+
+
+def test_checkpoint_flag_trains_max_steps_more_and_restores_loss_averages(tmp_path):
+    pairs = write_pairs(str(tmp_path / "pairs"), 2)
+    small = ["--ngf", "4", "--ndf", "4", "--input_dir", pairs, "--mode", "train"]
+    first = train.main([*small, "--output_dir", str(tmp_path / "a"), "--max_steps", "2"])
+    averages = {k: float(v.numpy()) for k, v in first.averages.items()}
+    assert all(v > 0 for v in averages.values())
+    second = train.main([*small, "--output_dir", str(tmp_path / "b"), "--max_steps", "2",
+                         "--checkpoint", str(tmp_path / "a"), "--progress_freq", "1"])
+    assert int(second.g_optimizer.iterations) == 4  # 2 restored + 2 more, as the original
+    assert saved_counters(tmp_path / "b" / "checkpoints")[0] == 4
+    restored = Checkpoint(str(tmp_path / "a" / "checkpoints"), {}, {},
+                          extra={"loss_averages": list(second.averages.values())})
+    assert restored.restore()
+    assert {k: float(v.numpy()) for k, v in second.averages.items()} == \
+        pytest.approx(averages)
+
+
+def test_split_pairs_sorted_files_with_shuffled_assignments(tmp_path):
+    import random
+    names = [f"{i:02d}.png" for i in range(10)]
+    for name in names:
+        Image.new("RGB", (4, 4)).save(tmp_path / name)
+    process.main(["--dir", str(tmp_path), "--operation", "split", "--train_frac", "0.6",
+                  "--test_frac", "0.2"])
+    random.seed(0)
+    expected = ["train"] * 6 + ["test"] * 2 + ["val"] * 2
+    random.shuffle(expected)  # tools/split.py's order of operations
+    for name, folder in zip(names, expected):
+        assert (tmp_path / folder / name).exists(), (name, folder)
