@@ -30,7 +30,8 @@ def parse_args(argv):
     parser.add_argument("--epochs", type=cli.positive_int, default=100)
     parser.add_argument("--batch-size", type=cli.positive_int, default=100)
     parser.add_argument("--latent-size", type=cli.positive_int, default=100)
-    parser.add_argument("--lr", type=cli.positive_float, default=0.0002, help="Adam learning rate (both)")
+    parser.add_argument("--lr", type=cli.positive_float, default=0.0002,
+                        help="Adam learning rate (both)")
     parser.add_argument("--beta-1", type=cli.unit_fraction, default=0.5, help="Adam beta_1 (both)")
     parser.add_argument("--data-dir", default=None,
                         help="IDX directory (raw or .gz; Fashion-MNIST works) or .npz; "
@@ -108,7 +109,7 @@ def build_gan(args):
     gan = ACGAN(build_generator(args.latent_size), build_discriminator(), args.latent_size)
     gan.compile(d_optimizer=keras.optimizers.Adam(args.lr, beta_1=args.beta_1),
                 g_optimizer=keras.optimizers.Adam(args.lr, beta_1=args.beta_1),
-                jit_compile=args.jit_compile)
+                **cli.compile_options(args))
     return gan
 
 

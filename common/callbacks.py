@@ -45,7 +45,7 @@ class StepCallback(keras.callbacks.Callback):
 
     def __init__(self, initial_step=0, every_steps=None, first_step=None, every_epochs=None):
         super().__init__()
-        self.step = initial_step
+        self.step = self.previous_step = self.epoch_start = initial_step
         self.epoch_index = 0
         self.batch = 0
         self.every_steps, self.first_step = every_steps, first_step
@@ -53,14 +53,18 @@ class StepCallback(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_index = epoch
+        self.epoch_start = self.step
 
     def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
+        # With --steps-per-execution N, Keras reports once per N steps, `batch` being the
+        # last step's index in the epoch.
+        self.previous_step = self.step
+        self.step = self.epoch_start + batch + 1
         self.batch = batch
         self.on_step(logs or {})
 
     def on_step(self, logs):
-        """Called after every step with self.step already counting it."""
+        """Called after every step (or execution) with self.step already counting it."""
         if self.step_due():
             self.on_due(logs)
 
@@ -68,11 +72,17 @@ class StepCallback(keras.callbacks.Callback):
         if self.every_epochs and epoch % self.every_epochs == 0:
             self.on_due(logs or {})
 
-    def step_due(self):
-        if not self.every_steps:
+    def crossed(self, every, offset=0):
+        """Whether offset + k * every (k >= 0) lies in (previous_step, step]: exactly the
+        multiples when one step runs at a time, and none skipped when several do."""
+        if not every or self.step < offset:
             return False
+        before = (self.previous_step - offset) // every if self.previous_step >= offset else -1
+        return (self.step - offset) // every > before
+
+    def step_due(self):
         offset = self.first_step if self.first_step is not None else 0
-        return self.step >= offset and (self.step - offset) % self.every_steps == 0
+        return self.crossed(self.every_steps, offset)
 
     def on_due(self, logs):
         """What a scheduled callback does when its time comes."""

@@ -75,9 +75,15 @@ def add_common_flags(parser, program, seed=0):
                        help="seeds NumPy, Python and Keras; fixes the sample latents")
     group.add_argument("--fresh", action="store_true",
                        help="start over instead of resuming from --output-dir's checkpoint")
-    group.add_argument("--jit-compile", action="store_true", help="compile train_step with XLA")
+    group.add_argument("--jit-compile", action="store_true",
+                       help="compile train_step with XLA (slower on CPU; try it on a GPU)")
     group.add_argument("--mixed-precision", action="store_true",
-                       help="mixed_float16 compute (float32 variables)")
+                       help="bfloat16 compute where the device has it (GPUs of compute "
+                            "capability >= 8.0), else float16 with dynamic loss scaling; "
+                            "variables, last layers and losses stay float32")
+    group.add_argument("--steps-per-execution", type=positive_int, default=1,
+                       help="train steps per compiled call: fewer Python round trips; "
+                            "callbacks then see every N-th step")
     group.add_argument("--strategy", choices=("default", "mirrored", "multiworker"),
                        default="default", help="tf.distribute strategy")
     return parser
@@ -99,10 +105,29 @@ def exits_cleanly(main):
     return wrapper
 
 
+def mixed_precision_policy():
+    """mixed_bfloat16 on GPUs of compute capability >= 8.0 (A100, H100...), whose tensor cores
+    take bfloat16 and need no loss scaling; mixed_float16 on older GPUs and on the CPU (whose
+    TensorFlow kernels cover float16 for every layer the ports use)."""
+    gpus = tf.config.list_physical_devices("GPU")
+    capabilities = [tf.config.experimental.get_device_details(gpu).get("compute_capability",
+                                                                       (0, 0)) for gpu in gpus]
+    if gpus and min(capabilities) >= (8, 0):
+        return "mixed_bfloat16"
+    return "mixed_float16"
+
+
+def compile_options(args):
+    """compile() arguments from the shared flags (runs saved before a flag existed get its
+    default)."""
+    return {"jit_compile": getattr(args, "jit_compile", False),
+            "steps_per_execution": getattr(args, "steps_per_execution", 1)}
+
+
 def setup(args):
     """Seed, precision policy and distribution strategy from the shared flags."""
     keras.utils.set_random_seed(args.seed)
-    keras.mixed_precision.set_global_policy("mixed_float16" if args.mixed_precision
+    keras.mixed_precision.set_global_policy(mixed_precision_policy() if args.mixed_precision
                                             else "float32")
     if args.strategy == "mirrored":
         return tf.distribute.MirroredStrategy()
@@ -163,5 +188,6 @@ def startup_line(args, strategy, dataset_size, unit="images"):
     device = f"{len(gpus)} GPU" if gpus else "CPU"
     precision = keras.mixed_precision.global_policy().name
     return (f"device: {device} | precision: {precision} | XLA: "
-            f"{'on' if args.jit_compile else 'off'} | strategy: {args.strategy} "
+            f"{'on' if args.jit_compile else 'off'} | steps/execution: "
+            f"{args.steps_per_execution} | strategy: {args.strategy} "
             f"({strategy.num_replicas_in_sync} replica) | dataset: {dataset_size} {unit}")

@@ -51,15 +51,19 @@ def parse_args(argv):
                                     "Keras WGAN. Flags left at None take --arch's default.")
     add = parser.add_argument
     add("--arch", choices=tuple(ARCH_DEFAULTS), default="dcgan")
-    add("--epoch", type=cli.positive_int, default=None, help="epochs to train (25 / 500 / 1000)")
+    add("--epoch", type=cli.positive_int, default=None,
+        help="epochs to train (25 / 500 / 1000)")
     add("--learning_rate", type=cli.positive_float, default=None,
         help="Adam (dcgan, anime) or RMSprop (wgan) rate: 0.0002 / 0.0001 / 0.00005")
     add("--beta1", type=cli.unit_fraction, default=0.5, help="Adam beta1")
-    add("--train_size", type=cli.positive_size, default=np.inf, help="use at most this many images")
+    add("--train_size", type=cli.positive_size, default=np.inf,
+        help="use at most this many images")
     add("--batch_size", type=cli.positive_int, default=64)
-    add("--input_height", type=cli.positive_int, default=None, help="center-crop height (108 / 96)")
+    add("--input_height", type=cli.positive_int, default=None,
+        help="center-crop height (108 / 96)")
     add("--input_width", type=cli.positive_int, default=None, help="default: input_height")
-    add("--output_height", type=cli.positive_int, default=None, help="64 / 96 (anime and wgan need 96)")
+    add("--output_height", type=cli.positive_int, default=None,
+        help="64 / 96 (anime and wgan need 96)")
     add("--output_width", type=cli.positive_int, default=None, help="default: output_height")
     add("--dataset", default="celebA", help="folder under --data_dir, or mnist")
     add("--input_fname_pattern", default=None, help="*.jpg (wgan: */*.jpg, as "
@@ -78,13 +82,17 @@ def parse_args(argv):
         help="steps between sample grids (dcgan 100, wgan 1000); anime: epochs (20)")
     add("--ckpt_freq", type=cli.positive_int, default=None,
         help="steps between checkpoints (dcgan 500, wgan 1000); anime: every epoch")
-    add("--g_steps", type=cli.positive_int, default=None, help="G updates per D update (2 / 1 / 1)")
-    add("--gf_dim", type=cli.positive_int, default=64, help="wgan: its first layer has 16 x gf_dim")
+    add("--g_steps", type=cli.positive_int, default=None,
+        help="G updates per D update (2 / 1 / 1)")
+    add("--gf_dim", type=cli.positive_int, default=64,
+        help="wgan: its first layer has 16 x gf_dim")
     add("--df_dim", type=cli.positive_int, default=64)
     add("--gfc_dim", type=cli.positive_int, default=1024)
     add("--dfc_dim", type=cli.positive_int, default=1024)
-    add("--n_critic", type=cli.positive_int, default=5, help="wgan: critic steps per generator step")
-    add("--clamp", type=cli.positive_float, default=0.01, help="wgan: critic weights clipped to +-clamp")
+    add("--n_critic", type=cli.positive_int, default=5,
+        help="wgan: critic steps per generator step")
+    add("--clamp", type=cli.positive_float, default=0.01,
+        help="wgan: critic weights clipped to +-clamp")
     add_training_flags(parser, GENERATOR_METRICS, None)
     cli.add_common_flags(parser, "dcgan_tf")
     return resolve(parser.parse_args(argv))
@@ -212,7 +220,7 @@ def build_gan(args):
         # Keras 2.1.2's RMSprop: rho 0.9, epsilon 1e-8 outside the square root.
         gan.compile(Keras2RMSprop(args.learning_rate, rho=0.9, epsilon=1e-8),
                     Keras2RMSprop(args.learning_rate, rho=0.9, epsilon=1e-8),
-                    jit_compile=args.jit_compile)
+                    **cli.compile_options(args))
         return gan
     if args.arch == "anime":
         generator = model.build_anime_generator(args.z_dim, args.gf_dim)
@@ -230,7 +238,7 @@ def build_gan(args):
     # formula with epsilon 1e-8 (its default is 1e-7).
     gan.compile(keras.optimizers.Adam(args.learning_rate, beta_1=args.beta1, epsilon=1e-8),
                 keras.optimizers.Adam(args.learning_rate, beta_1=args.beta1, epsilon=1e-8),
-                jit_compile=args.jit_compile)
+                **cli.compile_options(args))
     return gan
 
 

@@ -92,7 +92,7 @@ def build_gan(args):
     gan = OGAN(build_encoder(args.img_dim, args.z_dim), build_generator(args.img_dim, args.z_dim))
     # RMSprop(1e-4, 0.99) of Keras 2.2.4: epsilon 1e-7 outside the square root.
     gan.compile(optimizer=Keras2RMSprop(args.lr, rho=0.99, epsilon=1e-7),
-                jit_compile=args.jit_compile)
+                **cli.compile_options(args))
     return gan
 
 

@@ -108,7 +108,7 @@ def build_model(args):
                     build_discriminator(args.ndf, c_in, c_out), args.gan_weight, args.l1_weight)
     model.compile(keras.optimizers.Adam(args.lr, beta_1=args.beta1, epsilon=1e-8),
                   keras.optimizers.Adam(args.lr, beta_1=args.beta1, epsilon=1e-8),
-                  jit_compile=args.jit_compile)
+                  **cli.compile_options(args))
     return model
 
 
@@ -259,7 +259,8 @@ class TrainingReport(StepCallback):
         self.start_step, self.start = checkpoint.step, time.time()
 
     def should(self, freq):
-        return freq > 0 and (self.step % freq == 0 or self.step == self.max_steps)
+        """The original's should(freq): every freq steps, and at the last step."""
+        return freq > 0 and (self.crossed(freq) or self.step >= self.max_steps)
 
     def on_step(self, logs):
         summarise = self.should(self.args.summary_freq)
