@@ -8,7 +8,7 @@ import tensorflow as tf
 from keras import ops
 
 from acgan_mnist.model import NUM_CLASSES
-from common.gan import TwoPlayerGAN
+from common.gan import TwoPlayerGAN, update_loss
 
 SOFT_REAL = 0.95  # one-sided soft labels of the final example (PR #8482)
 AUX_REAL_WEIGHT = 2.0  # sample weight of the real half's auxiliary loss; fakes get 0
@@ -34,21 +34,33 @@ def generation_loss(targets, probabilities):
     return ops.mean(keras.losses.binary_crossentropy(targets, probabilities))
 
 
+def random_inputs(latent_size):
+    """draw((images, labels), seed) for common.data.with_random: the example's noise U(-1, 1)
+    and uniformly sampled classes, B of each for the discriminator's batch and 2B for the
+    combined model's."""
+    def draw(batch, seed):
+        images, labels = batch
+        count = tf.shape(images)[0]
+        seeds = tf.random.experimental.stateless_split(seed, 4)
+        return (images, labels, *_noise_and_classes(count, latent_size, seeds[:2]),
+                *_noise_and_classes(2 * count, latent_size, seeds[2:]))
+    return draw
+
+
+def _noise_and_classes(count, latent_size, seeds):
+    noise = tf.random.stateless_uniform((count, latent_size), seeds[0], -1.0, 1.0)
+    classes = tf.random.stateless_uniform((count, 1), seeds[1], 0, NUM_CLASSES, dtype=tf.int32)
+    return noise, classes
+
+
 class ACGAN(TwoPlayerGAN):
-    """Owns the generator and discriminator; fit() runs the example's training loop."""
+    """Owns the generator and discriminator; fit() runs the example's training loop on
+    batches (images, labels, noise, classes, noise2, classes2) of random_inputs()."""
 
     def __init__(self, generator, discriminator, latent_size=100, **kwargs):
         super().__init__(generator, discriminator,
                          [f"{who}_{name}" for who in ("d", "g") for name in TRACKED], **kwargs)
         self.latent_size = latent_size
-        self.seed_generator = keras.random.SeedGenerator(1337)
-
-    def sample_inputs(self, count):
-        """Noise U(-1, 1) and uniformly sampled class labels, as the example drew them."""
-        noise = keras.random.uniform((count, self.latent_size), -1.0, 1.0,
-                                     seed=self.seed_generator)
-        labels = keras.random.randint((count, 1), 0, NUM_CLASSES, seed=self.seed_generator)
-        return noise, labels
 
     def discriminator_losses(self, images, labels, fakes, sampled, real_target, aux_weight,
                              training):
@@ -78,25 +90,22 @@ class ACGAN(TwoPlayerGAN):
                               f"{who}_auxiliary_loss": aux_loss})
 
     def train_step(self, data):
-        images, labels = data
-        batch = ops.shape(images)[0]
-        noise, sampled = self.sample_inputs(batch)
+        images, labels, noise, sampled, noise2, sampled2 = data
         # generator.predict in the example: BatchNorm uses its moving statistics.
         fakes = self.generator([noise, sampled], training=False)
         with tf.GradientTape() as tape:
             d_gen, d_aux = self.discriminator_losses(images, labels, fakes, sampled,
                                                      SOFT_REAL, AUX_REAL_WEIGHT, training=True)
             d_loss = d_gen + d_aux
-            scaled = self.d_optimizer.scale_loss(d_loss)  # identity unless --mixed-precision
+            scaled = update_loss(self.d_optimizer, d_loss)
         d_vars = self.discriminator.trainable_variables
         self.d_optimizer.apply(tape.gradient(scaled, d_vars), d_vars)
 
         # The combined model: 2 x batch fresh noise, all labelled "real" (0.95, the "trick").
-        noise, sampled = self.sample_inputs(2 * batch)
         with tf.GradientTape() as tape:
-            g_gen, g_aux = self.generator_losses(noise, sampled, SOFT_REAL, training=True)
+            g_gen, g_aux = self.generator_losses(noise2, sampled2, SOFT_REAL, training=True)
             g_loss = g_gen + g_aux
-            scaled = self.g_optimizer.scale_loss(g_loss)
+            scaled = update_loss(self.g_optimizer, g_loss)
         g_vars = self.generator.trainable_variables
         self.g_optimizer.apply(tape.gradient(scaled, g_vars), g_vars)
 
@@ -106,12 +115,9 @@ class ACGAN(TwoPlayerGAN):
     def test_step(self, data):
         """The example's end-of-epoch evaluation: hard labels 1/0, no sample weights, dropout
         off; the combined model on 2 x batch noise with target 1.0."""
-        images, labels = data
-        batch = ops.shape(images)[0]
-        noise, sampled = self.sample_inputs(batch)
+        images, labels, noise, sampled, noise2, sampled2 = data
         fakes = self.generator([noise, sampled], training=False)
         self.record_player("d", *self.discriminator_losses(images, labels, fakes, sampled, 1.0,
                                                            None, training=False))
-        noise, sampled = self.sample_inputs(2 * batch)
-        return self.record_player("g", *self.generator_losses(noise, sampled, 1.0,
+        return self.record_player("g", *self.generator_losses(noise2, sampled2, 1.0,
                                                               training=False))

@@ -11,12 +11,12 @@ import numpy as np
 import tensorflow as tf
 
 from acgan_mnist.evaluate import generator_scores
-from acgan_mnist.gan import ACGAN, TRACKED
+from acgan_mnist.gan import ACGAN, TRACKED, random_inputs
 from acgan_mnist.model import NUM_CLASSES, build_discriminator, build_generator
 from common import cli
 from common.callbacks import LossHistory, SampleGif, fixed_latents, write_image
 from common.checkpoint import Checkpoint, fit_resumable
-from common.data import load_mnist
+from common.data import load_mnist, with_random
 from common.evaluation import (GENERATOR_METRICS, Evaluation, add_training_flags, chosen_metrics,
                                training_extractor)
 from common.errors import UserError
@@ -48,11 +48,13 @@ def scale(images):
     return ((images.astype(np.float32) - 127.5) / 127.5)[..., None]
 
 
-def batches(images, labels, batch_size, repeat):
-    """In order, unshuffled, last batch kept short: the example's index slicing."""
+def batches(images, labels, batch_size, repeat, latent_size, seed):
+    """In order, unshuffled, last batch kept short: the example's index slicing; each batch
+    with its train step's noise and sampled classes (random_inputs)."""
     data = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int32)))
     data = data.batch(batch_size)
-    return (data.repeat() if repeat else data).prefetch(tf.data.AUTOTUNE)
+    data = with_random(data.repeat() if repeat else data, random_inputs(latent_size), seed)
+    return data.prefetch(tf.data.AUTOTUNE)
 
 
 class EpochReport(keras.callbacks.Callback):
@@ -116,6 +118,8 @@ def build_gan(args):
 @cli.exits_cleanly
 def main(argv=None):
     args = parse_args(argv)
+    # Before any other TensorFlow work: MultiWorkerMirroredStrategy must come first.
+    strategy = cli.setup(args)
     (x_train, y_train), (x_test, y_test) = load_mnist(args.data_dir)
     if x_train.shape[1:] != (28, 28):
         raise UserError(f"{args.data_dir}: AC-GAN needs 28x28 images, got "
@@ -123,7 +127,6 @@ def main(argv=None):
     metrics = chosen_metrics(args, GENERATOR_METRICS)
     extractor = training_extractor(args, metrics)
     cli.prepare_output_dir(args, ["latent_size"])
-    strategy = cli.setup(args)
     print(cli.startup_line(args, strategy, len(x_train)))
     with strategy.scope():
         gan = build_gan(args)
@@ -146,9 +149,11 @@ def main(argv=None):
             lambda: generator_scores(gan.generator, args.latent_size, x_train, extractor,
                                      metrics, args.num_samples, seed=args.seed),
             history, args.eval_every, checkpoint.step))
-    fit_resumable(gan, batches(scale(x_train), y_train, args.batch_size, repeat=True),
+    fit_resumable(gan, batches(scale(x_train), y_train, args.batch_size, True,
+                               args.latent_size, args.seed),
                   checkpoint, args.epochs, steps_per_epoch=steps,
-                  validation_data=batches(scale(x_test), y_test, args.batch_size, repeat=False),
+                  validation_data=batches(scale(x_test), y_test, args.batch_size, False,
+                                          args.latent_size, args.seed + 1),
                   shuffle=False, callbacks=callbacks)
     return gan
 

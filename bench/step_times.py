@@ -15,14 +15,18 @@ import common  # noqa: E402,F401
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from acgan_mnist.gan import ACGAN  # noqa: E402
+from acgan_mnist.gan import ACGAN, random_inputs  # noqa: E402
 from acgan_mnist import model as acgan_model  # noqa: E402
 from dcgan_tf import model as dcgan_model  # noqa: E402
-from dcgan_tf.gan import DCGAN, WGAN  # noqa: E402
+from common.legacy import Keras2RMSprop  # noqa: E402
+from dcgan_tf.gan import DCGAN, WGAN, with_critic_noise  # noqa: E402
 from ogan_keras import model as ogan_model  # noqa: E402
 from ogan_keras.gan import OGAN  # noqa: E402
 from pix2pix_tf import model as pix_model  # noqa: E402
 from pix2pix_tf.gan import Pix2Pix  # noqa: E402
+
+
+SEED = tf.constant([1, 2], tf.int64)
 
 
 def adam(lr=2e-4):
@@ -32,19 +36,20 @@ def adam(lr=2e-4):
 def acgan():
     gan = ACGAN(acgan_model.build_generator(), acgan_model.build_discriminator())
     gan.compile(adam(), adam())
-    return gan, (tf.random.uniform((100, 28, 28, 1), -1, 1), tf.zeros((100,), tf.int32))
+    batch = (tf.random.uniform((100, 28, 28, 1), -1, 1), tf.zeros((100,), tf.int32))
+    return gan, random_inputs(100)(batch, SEED)
 
 
 def ogan():
     gan = OGAN(ogan_model.build_encoder(), ogan_model.build_generator())
-    gan.compile(keras.optimizers.RMSprop(1e-4, rho=0.99))
+    gan.compile(Keras2RMSprop(1e-4, rho=0.99, epsilon=1e-7))
     return gan, (tf.random.uniform((64, 128, 128, 3), -1, 1), tf.random.normal((64, 128)))
 
 
 def dcgan():
     gan = DCGAN(dcgan_model.build_generator(), dcgan_model.build_discriminator())
     gan.compile(adam(), adam())
-    return gan, tf.random.uniform((64, 64, 64, 3), -1, 1)
+    return gan, (tf.random.uniform((64, 64, 64, 3), -1, 1), tf.random.uniform((64, 100), -1, 1))
 
 
 def dcgan_mnist():
@@ -52,13 +57,15 @@ def dcgan_mnist():
                 dcgan_model.build_discriminator(y_dim=10, c_dim=1, input_height=28),
                 conditional=True)
     gan.compile(adam(), adam())
-    return gan, (tf.random.uniform((64, 28, 28, 1)), tf.one_hot(tf.zeros(64, tf.int32), 10))
+    return gan, (tf.random.uniform((64, 28, 28, 1)), tf.one_hot(tf.zeros(64, tf.int32), 10),
+                 tf.random.uniform((64, 100), -1, 1))
 
 
 def wgan():
     gan = WGAN(dcgan_model.build_wgan_generator(), dcgan_model.build_wgan_critic())
-    gan.compile(keras.optimizers.RMSprop(5e-5), keras.optimizers.RMSprop(5e-5))
-    return gan, tf.random.uniform((5, 64, 96, 96, 3), -1, 1)
+    gan.compile(Keras2RMSprop(5e-5, rho=0.9, epsilon=1e-8),
+                Keras2RMSprop(5e-5, rho=0.9, epsilon=1e-8))
+    return gan, with_critic_noise(100)(tf.random.uniform((64, 5, 96, 96, 3), -1, 1), SEED)
 
 
 def pix2pix():

@@ -148,12 +148,27 @@ def claim_output_dir(path):
         raise UserError(f"cannot write to --output-dir {path}: {describe(error)}") from error
 
 
-def prepare_output_dir(args, network_options, checkpoint_dir=None):
-    """Claim --output-dir, honour --fresh, refuse to resume a run whose networks differ,
-    then write options.json. `network_options` names the flags that change the networks;
-    `checkpoint_dir` defaults to output_dir/checkpoints."""
+def worker_output_dir(args):
+    """Under --strategy multiworker the chief (TF_CONFIG's chief, else worker 0) writes into
+    --output-dir and every other worker into OUTPUT_DIR/{type}-{index}: each keeps its own
+    complete run (the same weights, checkpoints and grids), and no two write one file."""
+    if args.strategy != "multiworker":
+        return args.output_dir
+    config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    task = config.get("task", {})
+    chief = ("chief", 0) if "chief" in config.get("cluster", {}) else ("worker", 0)
+    if not task or (task.get("type"), task.get("index", 0)) == chief:
+        return args.output_dir
+    return os.path.join(args.output_dir, f"{task['type']}-{task.get('index', 0)}")
+
+
+def prepare_output_dir(args, network_options, checkpoints="checkpoints"):
+    """Claim --output-dir (a worker's own folder under multiworker), honour --fresh, refuse
+    to resume a run whose networks differ, then write options.json. `network_options` names
+    the flags that change the networks; `checkpoints` is the checkpoint folder's name."""
+    args.output_dir = worker_output_dir(args)
     out = args.output_dir
-    checkpoint_dir = checkpoint_dir or os.path.join(out, "checkpoints")
+    checkpoint_dir = os.path.join(out, checkpoints)
     claim_output_dir(out)
     options_path = os.path.join(out, "options.json")
     if args.fresh:

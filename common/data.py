@@ -146,6 +146,15 @@ def image_folder_dataset(source, load, image_shape, batch_size, pattern=None, se
     return folder, folder.dataset(batch_size)
 
 
+def with_random(dataset, draw, seed):
+    """Each element of `dataset` extended by draw(element, seed_pair): a train step's random
+    inputs (latents, sampled labels) drawn in the input pipeline with stateless ops from a
+    seeded stream, so a distributed run splits them with the global batch (one device or
+    several draw the same values) and a run is reproducible from --seed."""
+    seeds = tf.data.Dataset.random(seed=seed).batch(2)
+    return tf.data.Dataset.zip((dataset, seeds)).map(draw, num_parallel_calls=tf.data.AUTOTUNE)
+
+
 def list_paired_images(input_dir, split=True):
     """pix2pix's input list: input_dir/*.jpg, or *.png when there are no JPEGs; sorted, by
     number when every stem is digits. With `split`, every image must be cut into equal A|B

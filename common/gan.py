@@ -3,15 +3,27 @@ discriminator (or critic), an optimizer for each, and Mean trackers named like t
 original's printed losses. Each program's gan.py subclasses it and writes train_step.
 """
 import keras
+import tensorflow as tf
 from keras import ops
 
 
 def with_loss_scaling(optimizer):
     """Under the mixed_float16 policy, a LossScaleOptimizer around `optimizer` (what
-    Model.compile does for its one optimizer); train steps call optimizer.scale_loss(loss)."""
+    Model.compile does for its one optimizer); train steps differentiate update_loss()."""
     if keras.mixed_precision.global_policy().name == "mixed_float16":
         return keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer
+
+
+def update_loss(optimizer, loss):
+    """What a train step differentiates for `optimizer`: the loss divided by the number of
+    replicas in sync (Keras sums the replicas' gradients, so each update is the global
+    batch's, as on the originals' one device; Keras' own train_step does the same), then
+    multiplied by the loss scale under mixed float16 (identity otherwise)."""
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    if replicas > 1:
+        loss = loss / ops.cast(replicas, loss.dtype)
+    return optimizer.scale_loss(loss)
 
 
 class LastValue(keras.metrics.Metric):
@@ -32,27 +44,28 @@ class LastValue(keras.metrics.Metric):
         self.value.assign(0.0)
 
 
-class TwoPlayerGAN(keras.Model):
-    """compile(d_optimizer=..., g_optimizer=...); `record(name=value, ...)` updates the
-    trackers (epoch means, or each step's value with `per_step`) and returns their results,
-    the dict a train_step returns."""
+def several_workers():
+    """Whether the current strategy is MultiWorkerMirroredStrategy with more than one worker
+    (chief and workers of TF_CONFIG's cluster)."""
+    strategy = tf.distribute.get_strategy()
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return False
+    cluster = strategy.cluster_resolver.cluster_spec().as_dict()
+    return sum(len(cluster.get(kind, [])) for kind in ("chief", "worker")) > 1
 
-    def __init__(self, generator, discriminator, tracked=(), per_step=False, **kwargs):
+
+class GANModel(keras.Model):
+    """A keras.Model that owns built networks and reports its losses through trackers:
+    `record(name=value, ...)` updates them (epoch means, or each step's value with
+    `per_step`) and returns their results, the dict a train_step returns."""
+
+    def __init__(self, tracked=(), per_step=False, **kwargs):
         super().__init__(**kwargs)
-        self.generator, self.discriminator = generator, discriminator
         tracker = LastValue if per_step else keras.metrics.Mean
         self.trackers = {name: tracker(name=name) for name in tracked}
         # The networks are built functional models; fit() under a tf.distribute strategy
         # would otherwise try to build this wrapper by calling it.
         self.built = True
-
-    def compile(self, d_optimizer, g_optimizer, **kwargs):
-        super().compile(**kwargs)
-        self.d_optimizer = with_loss_scaling(d_optimizer)
-        self.g_optimizer = with_loss_scaling(g_optimizer)
-        # Built now so a checkpoint's optimizer state can be restored before the first step.
-        self.d_optimizer.build(self.discriminator.trainable_variables)
-        self.g_optimizer.build(self.generator.trainable_variables)
 
     @property
     def metrics(self):
@@ -61,4 +74,33 @@ class TwoPlayerGAN(keras.Model):
     def record(self, **values):
         for name, value in values.items():
             self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        results = {name: tracker.result() for name, tracker in self.trackers.items()}
+        if several_workers():
+            # Keras 3 reduces a step's logs across workers with strategy.reduce(MEAN, axis=0),
+            # which rejects scalars (keras-team/keras#20585): give them that axis; callbacks
+            # receive the reduced scalars.
+            results = {name: ops.reshape(value, (1,)) for name, value in results.items()}
+        return results
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Under a strategy, Keras 3's fit() reduces the first batch across replicas only to
+        # build compiled losses and metrics symbolically; under MultiWorkerMirroredStrategy
+        # that reduce fails for any batch structure (keras-team/keras#20585, open). These
+        # models have neither: their networks are built and they report through trackers.
+        return
+
+
+class TwoPlayerGAN(GANModel):
+    """compile(d_optimizer=..., g_optimizer=...), and record() of GANModel."""
+
+    def __init__(self, generator, discriminator, tracked=(), per_step=False, **kwargs):
+        super().__init__(tracked, per_step, **kwargs)
+        self.generator, self.discriminator = generator, discriminator
+
+    def compile(self, d_optimizer, g_optimizer, **kwargs):
+        super().compile(**kwargs)
+        self.d_optimizer = with_loss_scaling(d_optimizer)
+        self.g_optimizer = with_loss_scaling(g_optimizer)
+        # Built now so a checkpoint's optimizer state can be restored before the first step.
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.generator.trainable_variables)

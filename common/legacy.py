@@ -4,6 +4,7 @@ Keras 2 RMSprop (epsilon outside the square root) and BatchNormalization whose m
 follow Keras 2.2 (zero-debiased, sample-size corrected), TF1's fused batch norm or PyTorch.
 """
 import keras
+import tensorflow as tf
 from keras import ops
 
 PACKAGE = "gan_tutorials"
@@ -27,6 +28,16 @@ class Keras2RMSprop(keras.optimizers.RMSprop):
         accumulator = self._velocities[self._get_variable_index(variable)]
         self.assign(accumulator, self.rho * accumulator + (1 - self.rho) * ops.square(gradient))
         self.assign_sub(variable, lr * gradient / (ops.sqrt(accumulator) + self.epsilon))
+
+
+def replicas_in_sync():
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def synchronized_by_default(kwargs):
+    """BatchNorm built under a strategy of several replicas computes its statistics over the
+    whole global batch (synchronized), as the originals' one device did."""
+    return {"synchronized": replicas_in_sync() > 1, **kwargs}
 
 
 class _DebiasState:
@@ -62,7 +73,7 @@ class LegacyBatchNormalization(keras.layers.BatchNormalization):
     CORRECTIONS = ("none", "bessel", "keras2")
 
     def __init__(self, variance_correction="none", zero_debias=False, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(**synchronized_by_default(kwargs))
         if variance_correction not in self.CORRECTIONS:
             raise ValueError(f"variance_correction must be one of {self.CORRECTIONS}")
         self.variance_correction, self.zero_debias = variance_correction, zero_debias
@@ -98,6 +109,8 @@ class LegacyBatchNormalization(keras.layers.BatchNormalization):
         if self.variance_correction == "none":
             return variance
         n = ops.cast(ops.size(x), "float32") / ops.cast(ops.size(variance), "float32")
+        if self.synchronized:  # the statistics are over every replica's batch
+            n = n * replicas_in_sync()
         bessel = n / ops.maximum(n - 1.0, 1.0)
         if self.variance_correction == "bessel":
             return variance * bessel

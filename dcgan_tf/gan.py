@@ -5,21 +5,41 @@ g_steps=1 and probability outputs, Anime_GAN's PyTorch DCGAN loop. WGAN ports wg
 K.function updates: 5 critic steps (each on a fresh real batch, weights clipped to +-0.01
 after each) per generator step.
 """
-import keras
 import tensorflow as tf
 from keras import ops
 
-from common.gan import TwoPlayerGAN
+from common.gan import TwoPlayerGAN, update_loss
 
 
-def sample_z(shape, distribution, seed):
+def stateless_z(shape, distribution, seed):
     """carpedm20's z_dist: uniform_signed U(-1, 1) (the classic default), uniform_unsigned,
     normal01 (Anime_GAN and the WGAN use N(0, 1))."""
     if distribution == "uniform_signed":
-        return keras.random.uniform(shape, -1.0, 1.0, seed=seed)
+        return tf.random.stateless_uniform(shape, seed, -1.0, 1.0)
     if distribution == "uniform_unsigned":
-        return keras.random.uniform(shape, 0.0, 1.0, seed=seed)
-    return keras.random.normal(shape, seed=seed)
+        return tf.random.stateless_uniform(shape, seed, 0.0, 1.0)
+    return tf.random.stateless_normal(shape, seed)
+
+
+def with_z(z_dim, distribution):
+    """draw(batch, seed) for common.data.with_random: each batch (images, or images and y)
+    gets its z, as carpedm20 drew batch_z for every batch."""
+    def draw(batch, seed):
+        images = batch[0] if isinstance(batch, tuple) else batch
+        z = stateless_z((tf.shape(images)[0], z_dim), distribution, seed)
+        return (*batch, z) if isinstance(batch, tuple) else (batch, z)
+    return draw
+
+
+def with_critic_noise(z_dim):
+    """draw(real, seed): the WGAN's batches (B, n_critic, ...) get N(0, 1) noise for each
+    critic step (B, n_critic, z_dim) and for the generator step (B, z_dim)."""
+    def draw(real, seed):
+        seeds = tf.random.experimental.stateless_split(seed, 2)
+        shape = tf.shape(real)
+        return (real, tf.random.stateless_normal((shape[0], shape[1], z_dim), seeds[0]),
+                tf.random.stateless_normal((shape[0], z_dim), seeds[1]))
+    return draw
 
 
 def sigmoid_cross_entropy(logits, target):
@@ -36,17 +56,16 @@ def bce_probabilities(probabilities, target):
 
 
 class DCGAN(TwoPlayerGAN):
-    """fit() on image batches, or (image, one-hot y) batches when conditional."""
+    """fit() on batches (images, z), or (images, one-hot y, z) when conditional (with_z)."""
 
     def __init__(self, generator, discriminator, z_dim=100, conditional=False, g_steps=2,
-                 z_dist="uniform_signed", from_logits=True, seed=0, **kwargs):
+                 z_dist="uniform_signed", from_logits=True, **kwargs):
         # The per-batch line printed that batch's losses: trackers hold each step's value.
         super().__init__(generator, discriminator,
                          ("d_loss", "g_loss", "d_loss_real", "d_loss_fake"), per_step=True,
                          **kwargs)
         self.z_dim, self.conditional, self.g_steps = z_dim, conditional, g_steps
         self.z_dist, self.from_logits = z_dist, from_logits
-        self.seed_generator = keras.random.SeedGenerator(seed)
 
     def cross_entropy(self, output, target):
         if self.from_logits:
@@ -75,12 +94,11 @@ class DCGAN(TwoPlayerGAN):
                 self.cross_entropy(d_fake, 1.0))
 
     def train_step(self, data):
-        images, y = data if self.conditional else (data, None)
-        z = sample_z((ops.shape(images)[0], self.z_dim), self.z_dist, self.seed_generator)
+        images, y, z = data if self.conditional else (data[0], None, data[1])
         with tf.GradientTape() as tape:
             d_loss_real, d_loss_fake, _ = self.losses_on(images, y, z)
             d_loss = d_loss_real + d_loss_fake
-            scaled = self.d_optimizer.scale_loss(d_loss)  # identity unless --mixed-precision
+            scaled = update_loss(self.d_optimizer, d_loss)
         d_vars = self.discriminator.trainable_variables
         self.d_optimizer.apply(tape.gradient(scaled, d_vars), d_vars)
         # carpedm20: "Run g_optim twice to make sure that d_loss does not go to zero
@@ -91,40 +109,37 @@ class DCGAN(TwoPlayerGAN):
             with tf.GradientTape() as tape:
                 d_fake = self.discriminate(self.generate(z, y, training=True), y)
                 g_loss = self.cross_entropy(d_fake, 1.0)
-                scaled = self.g_optimizer.scale_loss(g_loss)
+                scaled = update_loss(self.g_optimizer, g_loss)
             self.g_optimizer.apply(tape.gradient(scaled, g_vars), g_vars)
         return self.record(d_loss=d_loss, g_loss=g_loss, d_loss_real=d_loss_real,
                            d_loss_fake=d_loss_fake)
 
 
 class WGAN(TwoPlayerGAN):
-    """fit() on stacks of n_critic real batches: shape (n_critic, batch, 96, 96, 3)."""
+    """fit() on (real, critic noise, generator noise) of with_critic_noise: n_critic real
+    batches stacked on axis 1, (batch, n_critic, 96, 96, 3), so that a distribution strategy
+    splits the batch, not the critic steps."""
 
-    def __init__(self, generator, critic, z_dim=100, n_critic=5, clip_value=0.01, seed=0,
-                 **kwargs):
+    def __init__(self, generator, critic, z_dim=100, n_critic=5, clip_value=0.01, **kwargs):
         super().__init__(generator, critic, ("Loss_D", "Loss_G", "Loss_D_real", "Loss_D_fake"),
                          per_step=True, **kwargs)
         self.z_dim, self.n_critic, self.clip_value = z_dim, n_critic, clip_value
-        self.seed_generator = keras.random.SeedGenerator(seed)
 
     @property
     def critic(self):
         """wgan_keras.py's netD: the discriminator without a sigmoid."""
         return self.discriminator
 
-    def noise(self, batch):
-        return keras.random.normal((batch, self.z_dim), seed=self.seed_generator)
-
-    def critic_step(self, real):
+    def critic_step(self, real, noise):
         """One critic update; returns mean D(real), mean D(fake) computed before it."""
         # The script calls every BatchNormalization with training=1, so batch statistics are
         # used everywhere, including the generator inside the critic's update.
-        fakes = self.generator(self.noise(ops.shape(real)[0]), training=True)
+        fakes = self.generator(noise, training=True)
         d_vars = self.critic.trainable_variables
         with tf.GradientTape() as tape:
             d_real = ops.mean(self.critic(real, training=True))
             d_fake = ops.mean(self.critic(fakes, training=True))
-            scaled = self.d_optimizer.scale_loss(d_fake - d_real)
+            scaled = update_loss(self.d_optimizer, d_fake - d_real)
         self.d_optimizer.apply(tape.gradient(scaled, d_vars), d_vars)
         # Every critic weight is clipped, BatchNorm's gamma and beta included, as the script
         # (and the WGAN paper) did; gamma's N(1, 0.02) start is clamped to 0.01 at once.
@@ -132,14 +147,15 @@ class WGAN(TwoPlayerGAN):
             variable.assign(ops.clip(variable, -self.clip_value, self.clip_value))
         return d_real, d_fake
 
-    def train_step(self, real_batches):
-        for i in range(self.n_critic):
-            d_real, d_fake = self.critic_step(real_batches[i])
+    def train_step(self, data):
+        real, critic_noise, noise = data
+        for i in range(self.n_critic):  # each critic step: a fresh real batch and fresh noise
+            d_real, d_fake = self.critic_step(real[:, i], critic_noise[:, i])
         g_vars = self.generator.trainable_variables
         with tf.GradientTape() as tape:
-            fakes = self.generator(self.noise(ops.shape(real_batches)[1]), training=True)
+            fakes = self.generator(noise, training=True)
             g_loss = -ops.mean(self.critic(fakes, training=True))
-            scaled = self.g_optimizer.scale_loss(g_loss)
+            scaled = update_loss(self.g_optimizer, g_loss)
         self.g_optimizer.apply(tape.gradient(scaled, g_vars), g_vars)
         # The script prints the last critic iteration's figures beside the generator's.
         return self.record(Loss_D=d_real - d_fake, Loss_G=g_loss, Loss_D_real=d_real,

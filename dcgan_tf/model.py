@@ -10,7 +10,7 @@ from keras import layers, ops
 from keras.initializers import Constant, RandomNormal, TruncatedNormal
 
 from common.errors import UserError
-from common.legacy import tf1_fused_batch_norm, torch_batch_norm
+from common.legacy import LegacyBatchNormalization, tf1_fused_batch_norm, torch_batch_norm
 
 
 @keras.saving.register_keras_serializable(package="dcgan_tf")
@@ -205,8 +205,9 @@ def _wgan_bn():
     # Keras 2 BatchNormalization defaults (momentum 0.99) with the script's epsilon and
     # gamma_init N(1, 0.02) (Keras 1's name; gamma_initializer in Keras 2 and 3). The script
     # calls BN with training=1 everywhere, so its moving statistics are never read: Keras
-    # 2.1.2's way of updating them (no debiasing) needs no emulation.
-    return layers.BatchNormalization(epsilon=1.01e-5, gamma_initializer=RandomNormal(1.0, 0.02))
+    # 2.1.2's way of updating them needs no emulation (the class is used for its
+    # synchronized default under several replicas).
+    return LegacyBatchNormalization(epsilon=1.01e-5, gamma_initializer=RandomNormal(1.0, 0.02))
 
 
 def build_wgan_generator(z_dim=100, ngf=1024):

@@ -14,14 +14,14 @@ import tensorflow as tf
 from common import cli
 from common.callbacks import LossHistory, SampleGif, SampleGrid, StepCallback, fixed_latents
 from common.checkpoint import Checkpoint, fit_resumable
-from common.data import ImageFolder, first_readable, list_images, load_mnist
+from common.data import ImageFolder, first_readable, list_images, load_mnist, with_random
 from common.evaluation import (GENERATOR_METRICS, Evaluation, add_training_flags, chosen_metrics,
                                training_extractor)
 from common.errors import UserError
 from common.images import center_crop, is_greyscale_file, read_image, resize, to_signed
 from common.legacy import Keras2RMSprop
 from dcgan_tf import model
-from dcgan_tf.gan import DCGAN, WGAN
+from dcgan_tf.gan import DCGAN, WGAN, with_critic_noise, with_z
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the Agg backend)
@@ -194,18 +194,23 @@ def training_data(args):
         used = steps * args.batch_size
         data = tf.data.Dataset.from_tensor_slices((x[:used], y[:used]))
         data = data.batch(args.batch_size, drop_remainder=True).repeat()
+        data = with_random(data, with_z(args.z_dim, args.z_dist), args.seed)
         return data.prefetch(tf.data.AUTOTUNE), steps, len(x), None, \
             (x[:args.batch_size], y[:args.batch_size])
     folder = folder_data(args)
     steps = steps_per_epoch(args, len(folder), per_step)
     if args.arch == "wgan":
-        # flow_from_directory: a reshuffled pass over every image per epoch.
+        # flow_from_directory: a reshuffled pass over every image per epoch; n_critic
+        # batches per step, stacked on axis 1 so a strategy splits the batch axis.
         data = folder.dataset(args.batch_size)
         data = data.map(wgan_rotation(args.seed)).batch(args.n_critic)
+        data = data.map(lambda real: tf.transpose(real, [1, 0, 2, 3, 4]))
+        data = with_random(data, with_critic_noise(args.z_dim), args.seed)
     else:
         # carpedm20 reshuffled the file list every epoch and used its first batch_idxs
         # batches; Anime_GAN's DataLoader likewise drew a fresh permutation per epoch.
         data = folder.dataset(args.batch_size, per_pass=steps * args.batch_size)
+        data = with_random(data, with_z(args.z_dim, args.z_dist), args.seed)
     return data.prefetch(tf.data.AUTOTUNE), steps, len(folder), folder, None
 
 
@@ -215,8 +220,7 @@ def build_gan(args):
     """The networks and the GAN for --arch, compiled with their optimizers."""
     if args.arch == "wgan":
         gan = WGAN(model.build_wgan_generator(args.z_dim, 16 * args.gf_dim),
-                   model.build_wgan_critic(args.df_dim), args.z_dim, args.n_critic, args.clamp,
-                   seed=args.seed)
+                   model.build_wgan_critic(args.df_dim), args.z_dim, args.n_critic, args.clamp)
         # Keras 2.1.2's RMSprop: rho 0.9, epsilon 1e-8 outside the square root.
         gan.compile(Keras2RMSprop(args.learning_rate, rho=0.9, epsilon=1e-8),
                     Keras2RMSprop(args.learning_rate, rho=0.9, epsilon=1e-8),
@@ -232,8 +236,7 @@ def build_gan(args):
         discriminator = model.build_discriminator(args.df_dim, args.dfc_dim, args.c_dim, y_dim,
                                                   args.output_height, args.output_width)
     gan = DCGAN(generator, discriminator, args.z_dim, conditional=args.mnist,
-                g_steps=args.g_steps, z_dist=args.z_dist, from_logits=args.arch == "dcgan",
-                seed=args.seed)
+                g_steps=args.g_steps, z_dist=args.z_dist, from_logits=args.arch == "dcgan")
     # TF1 Adam and PyTorch 0.4 Adam both step by lr_t * m / (sqrt(v) + 1e-8), Keras 3's
     # formula with epsilon 1e-8 (its default is 1e-7).
     gan.compile(keras.optimizers.Adam(args.learning_rate, beta_1=args.beta1, epsilon=1e-8),
@@ -406,12 +409,13 @@ def load_checkpoint(checkpoint):
 @cli.exits_cleanly
 def main(argv=None):
     args = parse_args(argv)
+    # Before any other TensorFlow work: MultiWorkerMirroredStrategy must come first.
+    strategy = cli.setup(args)
     extractor = training_extractor(args, chosen_metrics(args, GENERATOR_METRICS))
     data, steps, size, folder, sample_real = training_data(args)
-    checkpoint_dir = os.path.join(args.output_dir, args.checkpoint_dir)
     if args.train:
-        cli.prepare_output_dir(args, NETWORK_OPTIONS, checkpoint_dir)
-    strategy = cli.setup(args)
+        cli.prepare_output_dir(args, NETWORK_OPTIONS, args.checkpoint_dir)
+    checkpoint_dir = os.path.join(args.output_dir, args.checkpoint_dir)
     print(cli.startup_line(args, strategy, size))
     with strategy.scope():
         gan = build_gan(args)

@@ -2,11 +2,10 @@
 
 One joint loss and one RMSprop over encoder and generator, updated together (no alternation).
 """
-import keras
 import tensorflow as tf
 from keras import ops
 
-from common.gan import with_loss_scaling
+from common.gan import GANModel, update_loss, with_loss_scaling
 
 Z_CORR_WEIGHT = 0.5  # lambda of the sm_4x4 script (1.0 in the 256 EMA variant)
 QP_WEIGHT = 0.25
@@ -39,16 +38,13 @@ def ogan_losses(x_real, x_fake, x_fake_ng, z_in, z_real, z_fake, z_fake_ng):
     return {"loss": loss, "t1": t1, "t2": t2, "z_corr": z_corr, "qp": qp}
 
 
-class OGAN(keras.Model):
+class OGAN(GANModel):
     """Owns encoder and generator; fit() on (real images in [-1, 1], z ~ N(0, 1)) batches,
     as the script's data generator yielded ([X, Z], None)."""
 
     def __init__(self, encoder, generator, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(("loss", "t1_loss", "z_corr"), **kwargs)
         self.encoder, self.generator = encoder, generator
-        self.trackers = {name: keras.metrics.Mean(name=name)
-                         for name in ("loss", "t1_loss", "z_corr")}
-        self.built = True  # encoder and generator are built; see common.gan.TwoPlayerGAN
 
     def compile(self, optimizer, **kwargs):
         super().compile(optimizer=with_loss_scaling(optimizer), **kwargs)
@@ -57,10 +53,6 @@ class OGAN(keras.Model):
 
     def joint_variables(self):
         return self.encoder.trainable_variables + self.generator.trainable_variables
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
 
     def forward(self, x_real, z_in, training=True):
         """The train_model graph: three separate encoder calls, so the real batch, the fake
@@ -77,12 +69,11 @@ class OGAN(keras.Model):
         variables = self.joint_variables()
         with tf.GradientTape() as tape:
             terms = self.forward(x_real, z_in)
-            scaled = self.optimizer.scale_loss(terms["loss"])  # identity unless mixed precision
+            scaled = update_loss(self.optimizer, terms["loss"])
         self.optimizer.apply(tape.gradient(scaled, variables), variables)
-        self.trackers["loss"].update_state(terms["loss"])
-        self.trackers["t1_loss"].update_state(ops.mean(terms["t1"]))  # the script's t_loss
-        self.trackers["z_corr"].update_state(ops.mean(terms["z_corr"]))
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        # the script's metrics_tensors: t_loss (the blog's t1_loss) and z_corr
+        return self.record(loss=terms["loss"], t1_loss=ops.mean(terms["t1"]),
+                           z_corr=ops.mean(terms["z_corr"]))
 
     def encode(self, images):
         """The Trainer's reconstruction code: E(x), standardised per sample, times 0.9."""

@@ -12,7 +12,7 @@ import tensorflow as tf
 from common import cli
 from common.callbacks import LossHistory, SampleGif, SampleGrid, fixed_latents
 from common.checkpoint import Checkpoint, fit_resumable
-from common.data import image_folder_dataset
+from common.data import image_folder_dataset, with_random
 from common.evaluation import Evaluation, add_training_flags, chosen_metrics, training_extractor
 from common.legacy import Keras2RMSprop
 from common.images import read_image, resize, to_signed
@@ -51,12 +51,10 @@ def image_loader(img_dim):
 
 
 def with_latents(images, z_dim, seed):
-    """Pair each batch with its own z ~ N(0, 1), drawn from a seeded stream."""
-    seeds = tf.data.Dataset.random(seed=seed).batch(2)
-
-    def pair(x, seed_pair):
+    """Each batch with its own z ~ N(0, 1), as the script's generator yielded [X, Z]."""
+    def draw(x, seed_pair):
         return x, tf.random.stateless_normal((tf.shape(x)[0], z_dim), seed=seed_pair)
-    return tf.data.Dataset.zip((images, seeds)).map(pair)
+    return with_random(images, draw, seed)
 
 
 def fixed_real_images(folder, count):
@@ -129,13 +127,14 @@ def callbacks(args, gan, folder, checkpoint, extractor=None):
 @cli.exits_cleanly
 def main(argv=None):
     args = parse_args(argv)
+    # Before any other TensorFlow work: MultiWorkerMirroredStrategy must come first.
+    strategy = cli.setup(args)
     sizes(args.img_dim)
     extractor = training_extractor(args, chosen_metrics(args, METRICS))
     folder, data = image_folder_dataset(args.data, image_loader(args.img_dim),
                                         (args.img_dim, args.img_dim, 3), args.batch_size,
                                         seed=args.seed)
     cli.prepare_output_dir(args, ["img_dim", "z_dim"])
-    strategy = cli.setup(args)
     print(cli.startup_line(args, strategy, len(folder)))
     with strategy.scope():
         gan = build_gan(args)

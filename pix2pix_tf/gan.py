@@ -7,7 +7,7 @@ pass and the discriminator's update is applied first.
 import tensorflow as tf
 from keras import ops
 
-from common.gan import TwoPlayerGAN
+from common.gan import TwoPlayerGAN, update_loss
 
 EPS = 1e-12
 EMA_DECAY = 0.99
@@ -48,9 +48,9 @@ class Pix2Pix(TwoPlayerGAN):
         inputs, targets = data
         with tf.GradientTape(persistent=True) as tape:
             _, losses = self.forward(inputs, targets)
-            # identity unless --mixed-precision
-            d_scaled = self.d_optimizer.scale_loss(losses["discrim_loss"])
-            g_scaled = self.g_optimizer.scale_loss(losses["gen_loss"])
+          
+            d_scaled = update_loss(self.d_optimizer, losses["discrim_loss"])
+            g_scaled = update_loss(self.g_optimizer, losses["gen_loss"])
         d_vars = self.discriminator.trainable_variables
         g_vars = self.generator.trainable_variables
         d_grads = tape.gradient(d_scaled, d_vars)

@@ -7,6 +7,8 @@ import keras
 from keras import layers
 from keras.initializers import RandomNormal
 
+from common.legacy import synchronized_by_default
+
 CROP_SIZE = 256
 
 
@@ -15,6 +17,9 @@ class BatchStatsNormalization(layers.BatchNormalization):
     """pix2pix's batchnorm: tf.layers.batch_normalization(training=True) everywhere, also at
     test time (the paper's choice; with batch 1 it acts as instance normalisation). The
     original never ran the moving-average update ops; Keras updates them, unused."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**synchronized_by_default(kwargs))
 
     def call(self, inputs, training=None, mask=None):
         return super().call(inputs, training=True, mask=mask)

@@ -453,6 +453,8 @@ def export(args, model):
 @cli.exits_cleanly
 def main(argv=None):
     args = parse_args(argv)
+    # Before any other TensorFlow work: MultiWorkerMirroredStrategy must come first.
+    strategy = cli.setup(args)
     if args.mode in ("test", "export"):
         restore_options(args)
     elif args.scale_size < CROP_SIZE:
@@ -465,7 +467,6 @@ def main(argv=None):
         cli.prepare_output_dir(args, NETWORK_OPTIONS)
     else:
         cli.claim_output_dir(args.output_dir)
-    strategy = cli.setup(args)
     for key, value in sorted(vars(args).items()):
         print(key, "=", value)
     with strategy.scope():

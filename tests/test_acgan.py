@@ -7,7 +7,7 @@ import tensorflow as tf
 from PIL import Image
 
 from acgan_mnist import train
-from acgan_mnist.gan import ACGAN, auxiliary_loss
+from acgan_mnist.gan import ACGAN, auxiliary_loss, random_inputs
 from acgan_mnist.model import build_discriminator, build_generator
 from conftest import saved_counters, write_idx, write_mnist_dir
 
@@ -35,9 +35,11 @@ def make_gan():
 
 
 def batch(n=8):
+    """(images, labels) with the train step's noise and classes from random_inputs."""
     rng = np.random.default_rng(0)
-    return (tf.constant(rng.uniform(-1, 1, (n, 28, 28, 1)), tf.float32),
-            tf.constant(np.arange(n) % 10, tf.int32))
+    images = (tf.constant(rng.uniform(-1, 1, (n, 28, 28, 1)), tf.float32),
+              tf.constant(np.arange(n) % 10, tf.int32))
+    return random_inputs(100)(images, tf.constant([1, 2], tf.int64))
 
 
 def test_train_step_updates_both_networks_and_generator_bn_statistics():
@@ -58,7 +60,7 @@ def test_train_step_updates_both_networks_and_generator_bn_statistics():
 
 def test_auxiliary_head_gets_no_gradient_from_fake_images():
     gan = make_gan()
-    images, labels = batch(4)
+    images, labels = batch(4)[:2]
     fakes = tf.Variable(np.random.default_rng(1).uniform(-1, 1, (4, 28, 28, 1)), dtype=tf.float32)
     sampled = tf.constant([[1], [2], [3], [4]])
     with tf.GradientTape(persistent=True) as tape:

@@ -8,7 +8,7 @@ import tensorflow as tf
 from PIL import Image
 
 from dcgan_tf import model, train, visualize
-from dcgan_tf.gan import DCGAN, WGAN
+from dcgan_tf.gan import DCGAN, WGAN, with_critic_noise
 from conftest import saved_counters, write_images, write_mnist_dir
 
 
@@ -59,13 +59,13 @@ def test_dcgan_step_updates_d_once_and_g_twice():
     gan = DCGAN(model.build_generator(z_dim=8, gf_dim=4, output_height=16),
                 model.build_discriminator(df_dim=4, input_height=16), z_dim=8)
     gan.compile(adam(), adam())
-    logs = gan.train_step(tf.random.uniform((4, 16, 16, 3), -1, 1))
+    logs = gan.train_step((tf.random.uniform((4, 16, 16, 3), -1, 1), tf.random.uniform((4, 8))))
     assert int(gan.d_optimizer.iterations) == 1 and int(gan.g_optimizer.iterations) == 2
     assert np.isfinite(float(logs["d_loss"]))
     anime = DCGAN(model.build_anime_generator(8, ngf=2), model.build_anime_discriminator(ndf=2),
                   z_dim=8, g_steps=1, z_dist="normal", from_logits=False)
     anime.compile(adam(), adam())
-    anime.train_step(tf.random.uniform((2, 96, 96, 3), -1, 1))
+    anime.train_step((tf.random.uniform((2, 96, 96, 3), -1, 1), tf.random.normal((2, 8))))
     assert int(anime.d_optimizer.iterations) == 1 and int(anime.g_optimizer.iterations) == 1
 
 
@@ -74,7 +74,8 @@ def test_wgan_step_clips_every_critic_weight_and_takes_5_critic_steps():
     gan.compile(keras.optimizers.RMSprop(5e-5), keras.optimizers.RMSprop(5e-5))
     gammas = [v for v in gan.critic.trainable_variables if "gamma" in v.path]
     assert gammas and float(np.min([g.numpy().min() for g in gammas])) > 0.9
-    gan.train_step(tf.random.uniform((5, 2, 96, 96, 3), -1, 1))
+    real = tf.random.uniform((2, 5, 96, 96, 3), -1, 1)  # batch first, then the 5 critic steps
+    gan.train_step(with_critic_noise(8)(real, tf.constant([1, 2], tf.int64)))
     assert int(gan.d_optimizer.iterations) == 5 and int(gan.g_optimizer.iterations) == 1
     for variable in gan.critic.trainable_variables:
         assert np.abs(variable.numpy()).max() <= 0.01 + 1e-7, variable.path
@@ -201,7 +202,7 @@ def test_mnist_batches_are_the_same_slices_every_epoch(tmp_path):
                              "--batch_size", "2"])
     data, steps, size, _, first = train.training_data(args)
     assert (steps, size) == (10, 21)
-    batches = [x.numpy() for x, _ in data.take(2 * steps)]
+    batches = [x.numpy() for x, _, _ in data.take(2 * steps)]  # (images, y, z)
     for i in range(steps):
         np.testing.assert_array_equal(batches[i], batches[steps + i])
     np.testing.assert_array_equal(batches[0], first[0])

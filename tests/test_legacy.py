@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from acgan_mnist.gan import ACGAN
+from acgan_mnist.gan import ACGAN, random_inputs
 from acgan_mnist.model import build_discriminator, build_generator
 from common.checkpoint import Checkpoint
 from common.legacy import (Keras2RMSprop, LegacyBatchNormalization, keras2_batch_norm,
@@ -147,8 +147,9 @@ def test_acgan_inference_output_matches_training_output_early(mnist_dir):
     step = tf.function(gan.train_step)
     for i in range(60):
         start = (10 * i) % 60
-        step((tf.constant(images[start:start + 10, ..., None]),
-              tf.constant(y[start:start + 10].astype(np.int32))))
+        step(random_inputs(100)((tf.constant(images[start:start + 10, ..., None]),
+                                 tf.constant(y[start:start + 10].astype(np.int32))),
+                                tf.constant([i, 0], tf.int64)))
     rng = np.random.default_rng(1)
     inputs = [rng.uniform(-1, 1, (100, 100)).astype(np.float32), (np.arange(100) % 10)[:, None]]
     inference = gan.generator(inputs, training=False).numpy()

@@ -5,13 +5,16 @@ import pytest
 import tensorflow as tf
 
 from acgan_mnist import model as acgan_model, train as acgan_train
-from acgan_mnist.gan import ACGAN
+from acgan_mnist.gan import ACGAN, random_inputs
 from dcgan_tf import model as dcgan_model
-from dcgan_tf.gan import DCGAN, WGAN
+from dcgan_tf.gan import DCGAN, WGAN, with_critic_noise
 from ogan_keras import model as ogan_model
 from ogan_keras.gan import OGAN
 from pix2pix_tf import model as pix_model
 from pix2pix_tf.gan import Pix2Pix
+
+
+SEED = tf.constant([1, 2], tf.int64)
 
 
 @pytest.fixture
@@ -28,7 +31,8 @@ def adam():
 def acgan():
     gan = ACGAN(acgan_model.build_generator(), acgan_model.build_discriminator())
     gan.compile(adam(), adam())
-    return gan, (tf.random.uniform((4, 28, 28, 1), -1, 1), tf.constant([0, 1, 2, 3]))
+    batch = (tf.random.uniform((4, 28, 28, 1), -1, 1), tf.constant([0, 1, 2, 3]))
+    return gan, random_inputs(100)(batch, SEED)
 
 
 def ogan():
@@ -41,14 +45,15 @@ def dcgan():
     gan = DCGAN(dcgan_model.build_generator(8, 4, 16, 1, 10, 28),
                 dcgan_model.build_discriminator(4, 16, 1, 10, 28), z_dim=8, conditional=True)
     gan.compile(adam(), adam())
-    return gan, (tf.random.uniform((4, 28, 28, 1)), tf.one_hot([1, 2, 3, 4], 10))
+    return gan, (tf.random.uniform((4, 28, 28, 1)), tf.one_hot([1, 2, 3, 4], 10),
+                 tf.random.uniform((4, 8), -1, 1))
 
 
 def wgan():
     gan = WGAN(dcgan_model.build_wgan_generator(8, 32), dcgan_model.build_wgan_critic(4), z_dim=8,
                n_critic=2)
     gan.compile(keras.optimizers.RMSprop(5e-5), keras.optimizers.RMSprop(5e-5))
-    return gan, tf.random.uniform((2, 2, 96, 96, 3), -1, 1)
+    return gan, with_critic_noise(8)(tf.random.uniform((2, 2, 96, 96, 3), -1, 1), SEED)
 
 
 def pix2pix():
