@@ -125,7 +125,7 @@ class SampleGrid(StepCallback):
 
 
 SCORES = ("fid", "kid", "class_accuracy", "confidence", "reconstruction_ratio", "psnr", "ssim",
-          "ab_error")
+          "ab_error", "grey_ab_error")
 
 
 _WRITERS = {}
