@@ -84,6 +84,9 @@ def add_common_flags(parser, program, seed=0):
     group.add_argument("--steps-per-execution", type=positive_int, default=1,
                        help="train steps per compiled call: fewer Python round trips; "
                             "callbacks then see every N-th step")
+    group.add_argument("--cache-mb", type=positive_int, default=1024,
+                       help="decoded images (at the training size) are kept in memory up to "
+                            "this size, else cached as files under OUTPUT_DIR/cache")
     group.add_argument("--strategy", choices=("default", "mirrored", "multiworker"),
                        default="default", help="tf.distribute strategy")
     return parser

@@ -1,20 +1,24 @@
 """tf.data pipelines: image folders or glob patterns, MNIST (keras.datasets / IDX / .npz).
 
 Replaces the originals' glob + scipy imread loops, DCGAN's load_mnist and the Keras examples'
-in-memory arrays. Decoding goes through PIL so every file the tutorials met (grey, RGBA,
-palette, CMYK) decodes; a corrupt file is skipped and counted instead of stopping the run.
+in-memory arrays. Images are decoded once, in TensorFlow ops (PIL for what TensorFlow cannot
+read), into a cache at the training size; a corrupt file is skipped and counted instead of
+stopping the run.
 """
+import dataclasses
 import glob
 import gzip
+import hashlib
 import os
 import sys
-import threading
+import time
 
 import numpy as np
 import tensorflow as tf
 
 from common.color import preprocess_lab, rgb_to_lab
 from common.errors import UserError
+from common.images import center_crop, read_image, resize
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 IDX_IMAGES_MAGIC = 2051
@@ -56,94 +60,301 @@ def first_readable(paths, load, where):
     raise UserError(f"none of the {len(paths)} files in {where} could be used: {first_error}")
 
 
+@dataclasses.dataclass(frozen=True)
+class ImageSpec:
+    """How a program reads one image file into its training size: `channels` (1 or 3),
+    carpedm20's center `crop` (h, w), a resize to `size` (h, w) with PIL's `method`
+    (bilinear, area, nearest, bicubic), then `scale` "signed" [-1, 1] or "unit" [0, 1].
+
+    Two implementations that agree: `decode` in TensorFlow ops (GIL-free, parallel) and
+    `read` with PIL, the fallback for files TensorFlow cannot decode (CMYK JPEGs...). JPEGs
+    are decoded with the accurate IDCT and greyscale with PIL's integer luma, so both give the
+    same pixels; the bilinear resize is antialiased as PIL's (within 1 level of 255), and
+    nearest picks PIL's own pixels."""
+    channels: int = 3
+    crop: tuple = None
+    size: tuple = None
+    method: str = "bilinear"
+    scale: str = "signed"
+
+    def decode(self, path):
+        """uint8 H x W x channels at the training size, in TensorFlow ops."""
+        raw = tf.io.read_file(path)
+        image = tf.cond(tf.equal(tf.strings.substr(raw, 0, 2), b"\xff\xd8"),
+                        lambda: tf.io.decode_jpeg(raw, channels=3, dct_method="INTEGER_ACCURATE"),
+                        lambda: tf.io.decode_image(raw, channels=3, expand_animations=False))
+        if self.channels == 1:  # PIL's convert("L"): (19595 R + 38470 G + 7471 B + 2^15) >> 16
+            weights = tf.constant([19595, 38470, 7471], tf.int32)
+            luma = tf.reduce_sum(tf.cast(image, tf.int32) * weights, axis=-1, keepdims=True)
+            image = tf.cast(tf.bitwise.right_shift(luma + 32768, 16), tf.uint8)
+        if self.crop:
+            image = _center_crop(image, *self.crop)
+        if self.size:
+            image = self._resize(image)
+        return image
+
+    def _resize(self, image):
+        height, width = self.size
+        shape = tf.shape(image)
+        if self.method == "nearest":
+            rows = tf.numpy_function(pil_nearest, [shape[0], height], tf.int64, stateful=False)
+            cols = tf.numpy_function(pil_nearest, [shape[1], width], tf.int64, stateful=False)
+            return tf.gather(tf.gather(image, rows), cols, axis=1)
+        method = {"bilinear": "bilinear", "bicubic": "bicubic", "area": "area"}[self.method]
+        resized = tf.image.resize(image, (height, width), method=method,
+                                  antialias=method != "area")
+        same = tf.logical_and(tf.equal(shape[0], height), tf.equal(shape[1], width))
+        return tf.cond(same, lambda: image,
+                       lambda: tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8))
+
+    def read(self, path):
+        """The same with PIL (raises UserError for a file PIL cannot read either)."""
+        image = read_image(path, grayscale=self.channels == 1)
+        if self.crop:
+            image = center_crop(image, *self.crop)
+        if self.size and image.shape[:2] != tuple(self.size):
+            image = resize(image, *self.size, self.method)
+        return image
+
+    def to_float(self, image):
+        image = tf.cast(image, tf.float32)
+        return image / 127.5 - 1.0 if self.scale == "signed" else image / 255.0
+
+    def shape(self):
+        return (*(self.size or (None, None)), self.channels)
+
+
+def _center_crop(image, crop_h, crop_w):
+    """carpedm20's offsets round((h - crop_h) / 2), as common.images.center_crop."""
+    shape = tf.shape(image)
+    tf.debugging.assert_greater_equal(shape[0], crop_h, "image smaller than the crop")
+    tf.debugging.assert_greater_equal(shape[1], crop_w, "image smaller than the crop")
+    top = tf.cast(tf.floor(tf.cast(shape[0] - crop_h, tf.float64) / 2 + 0.5), tf.int32)
+    left = tf.cast(tf.floor(tf.cast(shape[1] - crop_w, tf.float64) / 2 + 0.5), tf.int32)
+    return image[top:top + crop_h, left:left + crop_w]
+
+
+def pil_nearest(size_in, size_out):
+    """The source rows (or columns) PIL's NEAREST resize samples: its ImagingScaleAffine starts
+    at scale / 2 and adds scale per pixel in double precision, truncating each."""
+    size_in, size_out = int(size_in), int(size_out)
+    scale, position, rows = size_in / size_out, size_in / size_out * 0.5, []
+    for _ in range(size_out):
+        rows.append(min(int(position), size_in - 1))
+        position += scale
+    return np.array(rows, np.int64)
+
+
 class ImageFolder:
-    """A shuffled list of image files and the tf.data pipeline that decodes them in parallel.
+    """A list of image files (shuffled once with `seed`) decoded once into a cache of uint8
+    images at the training size, and tf.data pipelines over that cache.
 
-    `load(path) -> float32 array` is plain Python (PIL): read, crop, resize, scale. Files it
-    cannot read are skipped: each is reported once on stderr and counted in `skipped`.
-    """
+    The first use runs one parallel TensorFlow pass over every file. Files TensorFlow cannot
+    decode are retried with PIL; files neither can read are reported once each on stderr and
+    counted in `skipped`; if none is readable the run stops with one error. The cache is in
+    memory when it fits under `cache_mb`, else one raw file per image under
+    `cache_dir/<fingerprint>/`, which a later run over the same files reuses. Every epoch then
+    reshuffles the whole list and reads the cache: no decoding, no Python, so the pipeline
+    runs as fast as the device can consume it."""
 
-    def __init__(self, paths, load, image_shape, seed=None):
+    def __init__(self, paths, spec, seed=None, cache_dir=None, cache_mb=1024, limit=None):
         self.paths = list(paths)
         np.random.default_rng(seed).shuffle(self.paths)
-        self.load = load
-        self.image_shape = tuple(image_shape)
-        self.seed = seed
+        self.paths = self.paths[:limit]  # a random subset (evaluation needs no more)
+        self.spec, self.seed = spec, seed
+        self.cache_dir, self.cache_mb = cache_dir, cache_mb
         self.skipped = set()
-        self._lock = threading.Lock()
+        self._cache, self._first_error = None, None
 
     def __len__(self):
         return len(self.paths)
 
-    def _load_or_skip(self, path):
-        path = path.decode()
-        try:
-            return self.load(path).astype(np.float32), True
-        except UserError as error:
-            with self._lock:
-                if path not in self.skipped:
-                    self.skipped.add(path)
-                    print(f"warning: skipped unreadable image ({len(self.skipped)} so far): "
-                          f"{error}", file=sys.stderr)
-            return np.zeros([d or 1 for d in self.image_shape], np.float32), False
-
-    def _decode(self, path):
-        image, ok = tf.numpy_function(self._load_or_skip, [path], [tf.float32, tf.bool])
-        return tf.ensure_shape(image, self.image_shape), ok
-
     def check_readable(self, where):
-        """UserError unless at least one file loads, so that the repeating pipeline (which
-        skips unreadable files) always finds images."""
-        first_readable(self.paths, self.load, where)
+        """Decode the folder into the cache (if not done yet); UserError if nothing is readable,
+        naming the first file's problem."""
+        if self.prepare().count == 0:
+            raise UserError(f"none of the {len(self.paths)} files in {where} could be used: "
+                            f"{self._first_error}")
+
+    def prepare(self):
+        if self._cache is None:
+            self._cache = _build_cache(self)
+        return self._cache
+
+    def report_skip(self, path, error):
+        if path not in self.skipped:
+            self.skipped.add(path)
+            if len(self.skipped) == 1:
+                self._first_error = error
+            print(f"warning: skipped unreadable image ({len(self.skipped)} so far): {error}",
+                  file=sys.stderr)
 
     def dataset(self, batch_size, shuffle=True, repeat=True, transform=None, per_pass=None):
-        """Batches of decoded images with static shape, prefetched. `transform` (tf ops on one
-        image) runs after decoding, e.g. pix2pix's paired crop; it may return a tuple.
-        `per_pass`: use only the first that many files of each reshuffled pass (carpedm20's
-        epochs of batch_idxs * batch_size files)."""
-        data = tf.data.Dataset.from_tensor_slices(self.paths)
+        """Batches of float32 images (spec.scale) from the cache, prefetched. Each pass
+        reshuffles every readable image; `per_pass` uses only the first that many of each
+        pass (carpedm20's epochs of batch_idxs * batch_size files). `transform` (tf ops on
+        one image, e.g. pix2pix's paired crop) runs after; it may return a tuple."""
+        cache = self.prepare()
+        data = tf.data.Dataset.range(cache.count)
         if shuffle:
-            data = data.shuffle(len(self.paths), seed=self.seed, reshuffle_each_iteration=True)
+            data = data.shuffle(cache.count, seed=self.seed, reshuffle_each_iteration=True)
         if per_pass is not None:
             data = data.take(per_pass)
         if repeat:
             data = data.repeat()
-        data = data.map(self._decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
-        data = data.filter(_is_ok).map(_drop_flag)
+        spec = self.spec
+        data = data.map(lambda i: spec.to_float(tf.ensure_shape(cache.image(i), spec.shape())),
+                        num_parallel_calls=tf.data.AUTOTUNE, deterministic=not shuffle)
         if transform is not None:
             data = data.map(transform, num_parallel_calls=tf.data.AUTOTUNE)
         return data.batch(batch_size, drop_remainder=repeat).prefetch(tf.data.AUTOTUNE)
 
     def first(self, count):
-        """The first `count` readable images (in shuffled-list order) as one array."""
-        images = []
-        for path in self.paths:
-            image, ok = self._load_or_skip(path.encode())
-            if ok:
-                images.append(image)
-            if len(images) == count:
-                break
-        return np.stack(images)
+        """The first `count` readable images (in shuffled-list order) as one float32 array."""
+        batch = next(iter(self.dataset(count, shuffle=False, repeat=False)))
+        return np.asarray(batch)
 
 
-def _is_ok(image, ok):
-    return ok
+def _fingerprint(folder):
+    digest = hashlib.sha1(repr(folder.spec).encode())
+    for path in folder.paths:
+        info = os.stat(path)
+        digest.update(f"{path}|{info.st_size}|{info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
 
 
-def _drop_flag(image, ok):
-    return image
+def _build_cache(folder):
+    """Decode every file once (TensorFlow in parallel, PIL for what it rejects) into a
+    MemoryCache, or, when the images would not fit under cache_mb, a FileCache written as the
+    images arrive."""
+    paths, spec = folder.paths, folder.spec
+    directory = os.path.join(folder.cache_dir, _fingerprint(folder)) if folder.cache_dir else None
+    if directory and os.path.exists(os.path.join(directory, "index.npz")):
+        cache = FileCache.load(directory)
+        for path, error in cache.skipped:
+            folder.report_skip(path, error)
+        return cache
+    start = time.time()
+    store = FileCache(directory) if directory and \
+        _estimated_bytes(folder) > folder.cache_mb * 2 ** 20 else MemoryCache()
+    decoded = tf.data.Dataset.from_tensor_slices((np.arange(len(paths)), paths))
+    decoded = decoded.map(lambda i, path: (i, spec.decode(path)),
+                          num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
+    for index, image in decoded.ignore_errors().as_numpy_iterator():
+        store.add(int(index), image)
+    for index in sorted(set(range(len(paths))) - store.indices()):  # TensorFlow could not
+        try:
+            store.add(index, spec.read(paths[index]))
+        except UserError as error:
+            folder.report_skip(paths[index], error)
+            store.skipped.append((paths[index], str(error)))
+    store.finish()
+    print(f"decoded {store.count} images in {time.time() - start:.1f} s "
+          f"({store.nbytes / 2 ** 20:.0f} MB at the training size, {store.where}); later "
+          "epochs read this cache", flush=True)
+    return store
 
 
-def image_folder_dataset(source, load, image_shape, batch_size, pattern=None, seed=None):
-    """The common case in one call: list, check there is at least one batch, build the pipeline.
+def _estimated_bytes(folder):
+    """The cache's size: exact when the spec fixes the size, else from the first image."""
+    if folder.spec.size:
+        return len(folder.paths) * int(np.prod(folder.spec.shape()))
+    try:
+        _, image = first_readable(folder.paths, folder.spec.read, "the folder")
+    except UserError:
+        return 0  # nothing readable: the pass reports it
+    return len(folder.paths) * image.nbytes
 
-    Returns (ImageFolder, dataset); the dataset repeats, so pass steps_per_epoch to fit()."""
-    folder = ImageFolder(list_images(source, pattern), load, image_shape, seed=seed)
-    folder.check_readable(source)
+
+class MemoryCache:
+    """Every image's bytes in one flat uint8 tensor, sliced by (offset, shape) per position
+    (images in the folder's shuffled-list order)."""
+
+    where = "in memory"
+
+    def __init__(self):
+        self.images, self.skipped = {}, []
+
+    def add(self, index, image):
+        self.images[index] = image
+
+    def indices(self):
+        return set(self.images)
+
+    def finish(self):
+        images = [self.images.pop(i) for i in sorted(self.images)]
+        self.count = len(images)
+        self.nbytes = sum(image.nbytes for image in images)
+        sizes = [image.size for image in images]
+        self.offsets = tf.constant(np.cumsum([0] + sizes[:-1]), tf.int64)
+        self.shapes = tf.constant(np.array([image.shape for image in images], np.int64)
+                                  .reshape(-1, 3))
+        self.flat = tf.constant(np.concatenate([image.ravel() for image in images])
+                                if images else np.zeros(0, np.uint8))
+
+    def image(self, position):
+        shape = self.shapes[position]
+        return tf.reshape(tf.slice(self.flat, [self.offsets[position]],
+                                   [tf.reduce_prod(shape)]), shape)
+
+
+class FileCache:
+    """One raw uint8 file per image (DIR/{index}.u8, index in the shuffled list) and
+    DIR/index.npz with the readable indices, their shapes and the skipped files; index.npz
+    is written last, so a cache on disk is complete or ignored."""
+
+    def __init__(self, directory):
+        self.directory, self.skipped, self.where = directory, [], f"in {directory}"
+        self.shape_of, self.nbytes = {}, 0
+        os.makedirs(directory, exist_ok=True)
+
+    def add(self, index, image):
+        with open(os.path.join(self.directory, f"{index}.u8"), "wb") as f:
+            f.write(np.ascontiguousarray(image).tobytes())
+        self.shape_of[index] = image.shape
+        self.nbytes += image.nbytes
+
+    def indices(self):
+        return set(self.shape_of)
+
+    def finish(self):
+        order = sorted(self.shape_of)
+        np.savez(os.path.join(self.directory, "index.tmp.npz"), indices=np.array(order, np.int64),
+                 shapes=np.array([self.shape_of[i] for i in order], np.int64).reshape(-1, 3),
+                 skipped=np.array(self.skipped, dtype=str).reshape(-1, 2))
+        os.replace(os.path.join(self.directory, "index.tmp.npz"),
+                   os.path.join(self.directory, "index.npz"))
+        self._tables(np.array(order, np.int64), [self.shape_of[i] for i in order])
+
+    def _tables(self, indices, shapes):
+        self.count = len(indices)
+        self.index_table = tf.constant(indices, tf.int64)
+        self.shapes = tf.constant(np.asarray(shapes, np.int64).reshape(-1, 3))
+
+    @classmethod
+    def load(cls, directory):
+        cache = cls(directory)
+        with np.load(os.path.join(directory, "index.npz")) as index:
+            cache._tables(index["indices"], index["shapes"])
+            cache.skipped = [tuple(pair) for pair in index["skipped"]]
+            cache.nbytes = int(np.sum(np.prod(index["shapes"], axis=1)))
+        return cache
+
+    def image(self, position):
+        name = tf.strings.as_string(self.index_table[position])
+        raw = tf.io.read_file(tf.strings.join([self.directory, "/", name, ".u8"]))
+        return tf.reshape(tf.io.decode_raw(raw, tf.uint8), self.shapes[position])
+
+
+def image_folder(source, spec, batch_size, pattern=None, seed=None, **options):
+    """The images of a folder or glob, checked for at least one batch; nothing is decoded
+    until check_readable() or dataset() (after the run has claimed its output directory,
+    where the cache goes)."""
+    folder = ImageFolder(list_images(source, pattern), spec, seed=seed, **options)
     if len(folder) < batch_size:
         raise UserError(f"[!] Entire dataset size ({len(folder)}) is less than the configured "
                         f"batch_size ({batch_size}) in {source}")
-    return folder, folder.dataset(batch_size)
+    return folder
 
 
 def with_random(dataset, draw, seed):

@@ -27,20 +27,22 @@ def sample(gan, args):
     return generate
 
 
-def real_batches(args, batch_size):
-    """The run's training images in [-1, 1], in a fixed order."""
+def real_batches(args, batch_size, count):
+    """`count` (or a few more) of the run's training images in [-1, 1], in a fixed order."""
     if args.mnist:
         x, _ = mnist_data(args)
         for start in range(0, len(x), batch_size):
             yield x[start:start + batch_size] * 2 - 1
         return
-    for batch in folder_data(args).dataset(batch_size, shuffle=False, repeat=False):
+    folder = folder_data(args, limit=count + count // 10 + 1)
+    for batch in folder.dataset(batch_size, shuffle=False, repeat=False):
         yield batch.numpy()
 
 
 def generator_scores(gan, args, extractor, metrics, num_samples, batch_size=100, seed=0):
-    return score_generator(extractor, metrics, sample(gan, args), real_batches(args, batch_size),
-                           num_samples, batch_size, seed)
+    return score_generator(extractor, metrics, sample(gan, args),
+                           real_batches(args, batch_size, num_samples), num_samples, batch_size,
+                           seed)
 
 
 def load_run(checkpoint, data_dir=None):

@@ -14,11 +14,12 @@ import tensorflow as tf
 from common import cli
 from common.callbacks import LossHistory, SampleGif, SampleGrid, StepCallback, fixed_latents
 from common.checkpoint import Checkpoint, fit_resumable
-from common.data import ImageFolder, first_readable, list_images, load_mnist, with_random
+from common.data import (ImageFolder, ImageSpec, first_readable, list_images, load_mnist,
+                         with_random)
 from common.evaluation import (GENERATOR_METRICS, Evaluation, add_training_flags, chosen_metrics,
                                training_extractor)
 from common.errors import UserError
-from common.images import center_crop, is_greyscale_file, read_image, resize, to_signed
+from common.images import is_greyscale_file
 from common.legacy import Keras2RMSprop
 from dcgan_tf import model
 from dcgan_tf.gan import DCGAN, WGAN, with_critic_noise, with_z
@@ -113,7 +114,7 @@ def resolve(args):
     args.output_width = args.output_width or args.output_height
     args.z_dist = {"normal01": "normal"}.get(args.z_dist, args.z_dist)
     args.features = args.features or ("classifier" if args.mnist else "inception")
-    args.c_dim = None
+    args.c_dim = 1 if args.mnist else None  # folder data: set from the first image
     return args
 
 
@@ -130,33 +131,26 @@ def mnist_data(args):
     return x, y
 
 
-def image_loader(args):
+def image_spec(args):
     """carpedm20's get_image (pre-#352): center crop with --crop, then resize to the output
     size. The original resized float arrays with scipy's imresize, which byte-scaled each
-    crop to its own min..max first; PIL on uint8 does not (originals.md §0.4, §2.6)."""
-    method = "nearest" if args.arch == "wgan" else "bilinear"  # Keras load_img's default
-
-    def load(path):
-        image = read_image(path, grayscale=args.c_dim == 1)
-        if args.crop:
-            image = center_crop(image, args.input_height, args.input_width)
-        if image.shape[:2] != (args.output_height, args.output_width):
-            image = resize(image, args.output_height, args.output_width, method)
-        return to_signed(image)
-    return load
+    crop to its own min..max first; resizing the uint8 image does not (originals.md §0.4,
+    §2.6). The WGAN's Keras load_img resized with nearest neighbour."""
+    return ImageSpec(channels=args.c_dim,
+                     crop=(args.input_height, args.input_width) if args.crop else None,
+                     size=(args.output_height, args.output_width),
+                     method="nearest" if args.arch == "wgan" else "bilinear", scale="signed")
 
 
-def folder_data(args):
-    """Images of data_dir/dataset/input_fname_pattern; carpedm20 made c_dim 1 when the first
-    image is 2-D (here: the first readable one is greyscale)."""
+def folder_data(args, **options):
+    """The files of data_dir/dataset/input_fname_pattern (nothing decoded yet); carpedm20
+    made c_dim 1 when the first image is 2-D (here: the first readable one is greyscale)."""
     where = os.path.join(args.data_dir, args.dataset)
     paths = list_images(where, args.input_fname_pattern)
     _, greyscale = first_readable(paths, is_greyscale_file, where)
     args.c_dim = 1 if args.arch == "dcgan" and greyscale else 3
-    shape = (args.output_height, args.output_width, args.c_dim)
-    folder = ImageFolder(paths, image_loader(args), shape, seed=args.seed)
-    folder.check_readable(where)
-    return folder
+    return ImageFolder(paths, image_spec(args), seed=args.seed,
+                       cache_mb=getattr(args, "cache_mb", 1024), **options)
 
 
 def wgan_rotation(seed):
@@ -183,22 +177,22 @@ def steps_per_epoch(args, size, per_step):
     return steps
 
 
-def training_data(args):
-    """(tf.data dataset, steps per epoch, dataset size, ImageFolder or None, sample inputs)."""
+def training_data(args, folder):
+    """(tf.data dataset, steps per epoch, dataset size, sample inputs) from MNIST or from the
+    ImageFolder (decoded into its cache here)."""
     per_step = args.batch_size * (args.n_critic if args.arch == "wgan" else 1)
     if args.mnist:
         x, y = mnist_data(args)
-        args.c_dim = 1
         steps = steps_per_epoch(args, len(x), per_step)
         # The same batch_idxs slices, in the same order, every epoch (the remainder unused).
         used = steps * args.batch_size
         data = tf.data.Dataset.from_tensor_slices((x[:used], y[:used]))
         data = data.batch(args.batch_size, drop_remainder=True).repeat()
         data = with_random(data, with_z(args.z_dim, args.z_dist), args.seed)
-        return data.prefetch(tf.data.AUTOTUNE), steps, len(x), None, \
+        return data.prefetch(tf.data.AUTOTUNE), steps, len(x), \
             (x[:args.batch_size], y[:args.batch_size])
-    folder = folder_data(args)
     steps = steps_per_epoch(args, len(folder), per_step)
+    folder.check_readable(os.path.join(args.data_dir, args.dataset))
     if args.arch == "wgan":
         # flow_from_directory: a reshuffled pass over every image per epoch; n_critic
         # batches per step, stacked on axis 1 so a strategy splits the batch axis.
@@ -211,7 +205,7 @@ def training_data(args):
         # batches; Anime_GAN's DataLoader likewise drew a fresh permutation per epoch.
         data = folder.dataset(args.batch_size, per_pass=steps * args.batch_size)
         data = with_random(data, with_z(args.z_dim, args.z_dist), args.seed)
-    return data.prefetch(tf.data.AUTOTUNE), steps, len(folder), folder, None
+    return data.prefetch(tf.data.AUTOTUNE), steps, len(folder), None
 
 
 # ---- networks ----
@@ -412,9 +406,13 @@ def main(argv=None):
     # Before any other TensorFlow work: MultiWorkerMirroredStrategy must come first.
     strategy = cli.setup(args)
     extractor = training_extractor(args, chosen_metrics(args, GENERATOR_METRICS))
-    data, steps, size, folder, sample_real = training_data(args)
-    if args.train:
+    folder = None if args.mnist else folder_data(args)
+    size = len(folder) if folder else 70000
+    if args.train:  # test mode needs no data: it loads the checkpoint
         cli.prepare_output_dir(args, NETWORK_OPTIONS, args.checkpoint_dir)
+        if folder:
+            folder.cache_dir = os.path.join(args.output_dir, "cache")
+        data, steps, size, sample_real = training_data(args, folder)
     checkpoint_dir = os.path.join(args.output_dir, args.checkpoint_dir)
     print(cli.startup_line(args, strategy, size))
     with strategy.scope():

@@ -15,15 +15,16 @@ from common.evaluation import (chosen_metrics, evaluate_parser, find_run, load_w
 from common.data import ImageFolder, list_images
 from ogan_keras.gan import OGAN
 from ogan_keras.model import build_encoder, build_generator
-from ogan_keras.train import image_loader
+from ogan_keras.train import image_spec
 
 METRICS = ("fid", "kid", "reconstruction_ratio")
 
 
-def real_images(data, img_dim, batch_size, seed=0):
-    """The run's images in [-1, 1] (batches in a fixed order, unreadable files skipped)."""
-    folder = ImageFolder(list_images(data), image_loader(img_dim), (img_dim, img_dim, 3),
-                         seed=seed)
+def real_images(data, img_dim, batch_size, count, seed=0):
+    """`count` (or a few more) of the run's images in [-1, 1], a random subset in a fixed
+    order, unreadable files skipped."""
+    folder = ImageFolder(list_images(data), image_spec(img_dim), seed=seed,
+                         limit=count + count // 10 + 1)
     folder.check_readable(data)
     for batch in folder.dataset(batch_size, shuffle=False, repeat=False):
         yield batch.numpy()
@@ -56,11 +57,12 @@ def scores(gan, data, img_dim, extractor, metrics, num_samples, batch_size=50, s
             z = draw_latents(rng, (count, gan.generator.input_shape[-1]))
             return gan.generator.predict(z, verbose=0), None
         out.update(score_generator(extractor, metrics, generate,
-                                   real_images(data, img_dim, batch_size), num_samples,
-                                   batch_size, seed))
+                                   real_images(data, img_dim, batch_size, num_samples, seed),
+                                   num_samples, batch_size, seed))
     if "reconstruction_ratio" in metrics:
-        out.update(reconstruction_scores(gan, real_images(data, img_dim, batch_size),
-                                         min(num_samples, 1000), np.random.default_rng(seed)))
+        count = min(num_samples, 1000)
+        out.update(reconstruction_scores(gan, real_images(data, img_dim, batch_size, count, seed),
+                                         count, np.random.default_rng(seed)))
     return out
 
 

@@ -10,12 +10,12 @@ import numpy as np
 
 from common import cli
 from common.callbacks import draw_latents
-from common.data import image_folder_dataset
+from common.data import image_folder
 from common.evaluation import generate_parser
 from common.grid import save_grid
 from ogan_keras.evaluate import load_run
 from ogan_keras.train import (INTERPOLATION_PAIRS, INTERPOLATION_STEPS, RECONSTRUCTIONS,
-                              fixed_real_images, image_loader, interpolation_grid,
+                              fixed_real_images, image_spec, interpolation_grid,
                               reconstruction_grid)
 
 
@@ -25,9 +25,8 @@ def main(argv=None):
     parser.add_argument("--data", default=None, help="real images (default: the run's --data)")
     args = parser.parse_args(argv)
     gan, options = load_run(args.checkpoint)
-    shape = (options.img_dim, options.img_dim, 3)
-    folder, _ = image_folder_dataset(args.data or options.data, image_loader(options.img_dim),
-                                     shape, 1, seed=args.seed)
+    folder = image_folder(args.data or options.data, image_spec(options.img_dim), 1,
+                          seed=args.seed, limit=2 * RECONSTRUCTIONS)
     cli.claim_output_dir(args.output_dir)
     z = draw_latents(np.random.default_rng(args.seed), (args.num, options.z_dim))
     samples = gan.generator.predict(z, verbose=0)

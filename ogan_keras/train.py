@@ -12,10 +12,9 @@ import tensorflow as tf
 from common import cli
 from common.callbacks import LossHistory, SampleGif, SampleGrid, fixed_latents
 from common.checkpoint import Checkpoint, fit_resumable
-from common.data import image_folder_dataset, with_random
+from common.data import ImageSpec, image_folder, with_random
 from common.evaluation import Evaluation, add_training_flags, chosen_metrics, training_extractor
 from common.legacy import Keras2RMSprop
-from common.images import read_image, resize, to_signed
 from ogan_keras.gan import OGAN
 from ogan_keras.model import build_encoder, build_generator, sizes
 
@@ -43,11 +42,10 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def image_loader(img_dim):
-    """The script's imread: RGB, bilinear resize (PIL, uint8, so no byte-scaling), x/255*2-1."""
-    def load(path):
-        return to_signed(resize(read_image(path), img_dim, img_dim, "bilinear"))
-    return load
+def image_spec(img_dim):
+    """The script's imread: RGB, bilinear resize of the uint8 image (so no scipy byte-scaling),
+    x / 255 * 2 - 1."""
+    return ImageSpec(channels=3, size=(img_dim, img_dim), method="bilinear", scale="signed")
 
 
 def with_latents(images, z_dim, seed):
@@ -131,10 +129,12 @@ def main(argv=None):
     strategy = cli.setup(args)
     sizes(args.img_dim)
     extractor = training_extractor(args, chosen_metrics(args, METRICS))
-    folder, data = image_folder_dataset(args.data, image_loader(args.img_dim),
-                                        (args.img_dim, args.img_dim, 3), args.batch_size,
-                                        seed=args.seed)
+    folder = image_folder(args.data, image_spec(args.img_dim), args.batch_size, seed=args.seed,
+                          cache_mb=args.cache_mb)
     cli.prepare_output_dir(args, ["img_dim", "z_dim"])
+    folder.cache_dir = os.path.join(args.output_dir, "cache")
+    folder.check_readable(args.data)
+    data = folder.dataset(args.batch_size)
     print(cli.startup_line(args, strategy, len(folder)))
     with strategy.scope():
         gan = build_gan(args)

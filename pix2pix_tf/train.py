@@ -20,7 +20,7 @@ from common import cli
 from common.callbacks import LossHistory, SampleGif, StepCallback, tensorboard_writer
 from common.checkpoint import Checkpoint, checkpoint_file, fit_resumable
 from common.color import deprocess_lab, lab_to_rgb
-from common.data import ImageFolder, list_paired_images, paired_transform
+from common.data import ImageFolder, ImageSpec, list_paired_images, paired_transform
 from common.evaluation import Evaluation
 from common.errors import UserError
 from common.images import read_image, to_unit
@@ -218,8 +218,11 @@ def write_scores(path, rows):
 # ---- data ----
 
 def examples(args, paths):
-    """(ImageFolder, transform): decoding through PIL, pix2pix's pairing in tf ops."""
-    folder = ImageFolder(paths, lambda p: to_unit(read_image(p)), (None, None, 3), seed=args.seed)
+    """(ImageFolder, transform): images decoded once into the cache, pix2pix's pairing in
+    tf ops."""
+    folder = ImageFolder(paths, ImageSpec(channels=3, scale="unit"), seed=args.seed,
+                         cache_dir=os.path.join(args.output_dir, "cache"),
+                         cache_mb=args.cache_mb)
     transform = paired_transform(args.which_direction, args.lab_colorization, args.scale_size,
                                  CROP_SIZE, args.flip, seed=args.seed)
     return folder, transform

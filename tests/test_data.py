@@ -3,14 +3,13 @@ import os
 import numpy as np
 import pytest
 
-from common.data import ImageFolder, image_folder_dataset, list_images, load_mnist
+from PIL import Image
+
+from common.data import ImageFolder, ImageSpec, image_folder, list_images, load_mnist
 from common.errors import UserError
-from common.images import read_image, resize, to_signed
 from conftest import write_idx, write_images, write_mnist_dir
 
-
-def load_8x8(path):
-    return to_signed(resize(read_image(path), 8, 8))
+SPEC_8X8 = ImageSpec(size=(8, 8))
 
 
 def test_list_images_directory_and_glob(tmp_path):
@@ -31,7 +30,8 @@ def test_list_images_errors(tmp_path):
 
 def test_image_folder_dataset_batches_static_shape(tmp_path):
     write_images(str(tmp_path), 10)
-    folder, data = image_folder_dataset(str(tmp_path), load_8x8, (8, 8, 3), batch_size=4, seed=1)
+    folder = image_folder(str(tmp_path), SPEC_8X8, batch_size=4, seed=1)
+    data = folder.dataset(4)
     assert data.element_spec.shape.as_list() == [4, 8, 8, 3]
     batch = next(iter(data)).numpy()
     assert batch.min() >= -1 and batch.max() <= 1 and batch.std() > 0.1
@@ -42,7 +42,7 @@ def test_corrupt_images_are_skipped_and_counted(tmp_path, capsys):
     write_images(str(tmp_path), 6)
     (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
     (tmp_path / "empty.png").write_bytes(b"")
-    folder = ImageFolder(list_images(str(tmp_path)), load_8x8, (8, 8, 3), seed=0)
+    folder = ImageFolder(list_images(str(tmp_path)), SPEC_8X8, seed=0)
     images = np.concatenate([b.numpy() for b in folder.dataset(2, shuffle=False, repeat=False)])
     assert len(images) == 6
     assert len(folder.skipped) == 2
@@ -52,7 +52,7 @@ def test_corrupt_images_are_skipped_and_counted(tmp_path, capsys):
 def test_fewer_images_than_batch_is_a_user_error(tmp_path):
     write_images(str(tmp_path), 3)
     with pytest.raises(UserError, match="less than the configured batch_size"):
-        image_folder_dataset(str(tmp_path), load_8x8, (8, 8, 3), batch_size=4)
+        image_folder(str(tmp_path), SPEC_8X8, batch_size=4)
 
 
 @pytest.mark.parametrize("gz", [False, True])
@@ -99,3 +99,81 @@ def test_load_mnist_npz(tmp_path):
     np.savez(tmp_path / "c.npz", images=x)
     with pytest.raises(UserError, match="needs arrays x and y"):
         load_mnist(str(tmp_path / "c.npz"))
+
+
+# ---- the TensorFlow decoding path agrees with the PIL one ----
+
+def photo_like(size=(61, 47), seed=0):
+    """A smooth image with edges, like a photo (random noise would test only rounding)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:size[1], 0:size[0]]
+    channels = [np.sin(x / rng.uniform(3, 9) + c) * np.cos(y / rng.uniform(3, 9)) for c in range(3)]
+    image = ((np.stack(channels, -1) + 1) * 127.5).astype(np.uint8)
+    image[size[1] // 3:, size[0] // 2:] = rng.integers(0, 256, 3)
+    return image
+
+
+@pytest.fixture
+def photo_files(tmp_path):
+    """The same picture as JPEG, PNG, greyscale JPEG, RGBA PNG and palette PNG."""
+    image = photo_like()
+    Image.fromarray(image).save(tmp_path / "a.jpg", quality=90)
+    Image.fromarray(image).save(tmp_path / "b.png")
+    Image.fromarray(image).convert("L").save(tmp_path / "c.jpg")
+    Image.fromarray(image).convert("RGBA").save(tmp_path / "d.png")
+    Image.fromarray(image).convert("P").save(tmp_path / "e.png")
+    return sorted(str(p) for p in tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("spec,tolerance", [
+    (ImageSpec(), 0),                                          # decode only: JPEG IDCT as PIL
+    (ImageSpec(channels=1), 0),                                # PIL's integer luma
+    (ImageSpec(crop=(40, 30), size=(20, 16)), 1),              # carpedm20 crop, bilinear
+    (ImageSpec(size=(96, 96), method="nearest"), 0),           # the WGAN's load_img
+    (ImageSpec(channels=1, crop=(33, 33), size=(28, 28)), 1),
+])
+def test_tensorflow_decoding_matches_pil(photo_files, spec, tolerance):
+    for path in photo_files:
+        tf_image = np.asarray(spec.decode(path)).astype(int)
+        pil_image = spec.read(path).astype(int)
+        assert tf_image.shape == pil_image.shape, path
+        assert np.abs(tf_image - pil_image).max() <= tolerance, path
+
+
+def test_a_file_tensorflow_cannot_decode_falls_back_to_pil(tmp_path, capsys):
+    write_images(str(tmp_path), 3, size=(16, 16), ext="png")
+    Image.fromarray(photo_like((16, 16))).convert("CMYK").save(tmp_path / "cmyk.jpg")
+    folder = ImageFolder(list_images(str(tmp_path)), ImageSpec(size=(8, 8)), seed=0)
+    images = np.concatenate([b.numpy() for b in folder.dataset(4, shuffle=False, repeat=False)])
+    assert len(images) == 4 and not folder.skipped
+    assert "decoded 4 images" in capsys.readouterr().out
+
+
+def test_file_cache_is_written_once_and_reused(tmp_path, capsys):
+    paths = write_images(str(tmp_path / "img"), 7, size=(12, 10))
+    spec = ImageSpec(size=(6, 6))
+
+    def epochs(folder):
+        return [np.asarray(b) for b in folder.dataset(7, shuffle=False, repeat=False)][0]
+
+    in_memory = epochs(ImageFolder(paths, spec, seed=3))
+    on_disk = ImageFolder(paths, spec, seed=3, cache_dir=str(tmp_path / "cache"), cache_mb=0)
+    np.testing.assert_array_equal(epochs(on_disk), in_memory)
+    assert "decoded 7 images" in capsys.readouterr().out
+    (directory,) = (tmp_path / "cache").iterdir()
+    assert len(list(directory.glob("*.u8"))) == 7 and (directory / "index.npz").exists()
+    again = ImageFolder(paths, spec, seed=3, cache_dir=str(tmp_path / "cache"), cache_mb=0)
+    np.testing.assert_array_equal(epochs(again), in_memory)
+    assert "decoded" not in capsys.readouterr().out  # read back, not decoded again
+
+
+def test_every_epoch_reshuffles_all_images(tmp_path):
+    for value in range(8):
+        Image.new("L", (4, 4), value * 30).save(tmp_path / f"{value}.png")
+    folder = ImageFolder(list_images(str(tmp_path)), ImageSpec(channels=1, scale="unit"),
+                         seed=1)
+    values = [int(round(float(v[0, 0, 0]) * 255 / 30))
+              for v in folder.dataset(1, repeat=True).unbatch().take(24).as_numpy_iterator()]
+    epochs = [values[i:i + 8] for i in (0, 8, 16)]
+    assert all(sorted(e) == list(range(8)) for e in epochs)
+    assert len({tuple(e) for e in epochs}) == 3
