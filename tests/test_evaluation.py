@@ -63,6 +63,21 @@ def test_missing_inception_weights_say_where_to_put_them(tmp_path, monkeypatch):
         features.extractor("classifier")
 
 
+def test_inception_features_from_a_weights_file(tmp_path):
+    """The --inception-weights path end to end, with a weights file the test makes (random
+    weights of the same network: no download)."""
+    path = str(tmp_path / "inception_notop.weights.h5")
+    keras.applications.InceptionV3(include_top=False, weights=None, pooling="avg",
+                                   input_shape=(299, 299, 3)).save_weights(path)
+    extractor = features.inception(path)
+    feats, probabilities = extractor(np.zeros((2, 28, 28, 1), np.float32))  # grey, resized
+    assert feats.shape == (2, 2048) and probabilities is None
+    assert extractor.description.startswith("inception_v3 pool (2048-d")
+    (tmp_path / "bad.h5").write_bytes(b"not weights")
+    with pytest.raises(UserError, match="is not InceptionV3's no-top weights file"):
+        features.inception(str(tmp_path / "bad.h5"))
+
+
 @pytest.fixture(scope="module")
 def mnist_data(tmp_path_factory):
     return write_mnist_dir(str(tmp_path_factory.mktemp("data") / "mnist"), 200, 50)

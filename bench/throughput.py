@@ -1,0 +1,238 @@
+"""Train-step throughput of each program against a plain loop, its input pipeline, and FLOPs:
+`python -m bench.throughput --program dcgan [--steps 5 --runs 3 --images 2000]`.
+
+In one process, at the tutorial's batch size and shapes: (a) the port as its train command
+runs it (compiled by build_gan, fit() on batches), (b) with --jit-compile, (c) with
+--mixed-precision, (d) a plain loop: the same train step as a bare tf.function over the same
+in-memory batch, no fit(), callbacks or tf.data (the tensorflow.org tutorials' style). Each is
+warmed up (tracing excluded) and reported as the median of --runs runs of --steps steps, with
+the ratios a/d, b/d, c/d. Then the input pipeline alone (images/s of its first epoch, which
+decodes every file, and of a cached epoch) on --images synthetic JPEGs of the dataset's size
+(or --data), and the FLOPs of one step against a measured float32 matmul peak.
+"""
+import argparse
+import os
+import statistics
+import tempfile
+import time
+
+import common  # noqa: F401  (quiets TensorFlow's start-up log)
+import keras
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+from tensorflow.python.profiler import model_analyzer, option_builder
+
+from common import cli
+from common.data import ImageFolder
+
+PROGRAMS = ("ogan", "dcgan", "dcgan-mnist", "anime", "wgan", "acgan", "pix2pix")
+SEED = tf.constant([1, 2], tf.int64)
+# The tutorials' image files: (height, width) of a source image, its training spec's builder.
+SOURCES = {"ogan": (250, 250), "dcgan": (218, 178), "anime": (96, 96), "wgan": (96, 96),
+           "pix2pix": (256, 512)}
+
+
+def configure(program, jit=False, mixed=False):
+    """(args of the program's train command at its defaults, its build function)."""
+    keras.mixed_precision.set_global_policy(cli.mixed_precision_policy() if mixed
+                                            else "float32")
+    flags = ["--jit-compile"] if jit else []
+    if program == "acgan":
+        from acgan_mnist import train
+        return train.parse_args(flags), train.build_gan
+    if program == "ogan":
+        from ogan_keras import train
+        return train.parse_args(flags), train.build_gan
+    if program == "pix2pix":
+        from pix2pix_tf import train
+        return train.parse_args(["--mode", "train", *flags]), train.build_model
+    from dcgan_tf import train
+    arch = {"anime": "anime", "wgan": "wgan"}.get(program, "dcgan")
+    dataset = "mnist" if program == "dcgan-mnist" else "faces"
+    args = train.parse_args(["--train", "--arch", arch, "--dataset", dataset, *flags])
+    args.c_dim = args.c_dim or 3
+    return args, train.build_gan
+
+
+def batch_for(program, args):
+    """(one in-memory batch as the program's pipeline makes it, images it consumes)."""
+    uniform = lambda *shape: tf.random.uniform(shape, -1, 1)  # noqa: E731
+    if program == "acgan":
+        from acgan_mnist.gan import random_inputs
+        images = (uniform(100, 28, 28, 1), tf.zeros((100,), tf.int32))
+        return random_inputs(args.latent_size)(images, SEED), 100
+    if program == "ogan":
+        size, batch = args.img_dim, args.batch_size
+        return (uniform(batch, size, size, 3), tf.random.normal((batch, args.z_dim))), batch
+    if program == "pix2pix":
+        return (uniform(1, 256, 256, 3),) * 2, args.batch_size
+    batch, z = args.batch_size, uniform(args.batch_size, args.z_dim)
+    if program == "wgan":
+        from dcgan_tf.gan import with_critic_noise
+        real = uniform(batch, args.n_critic, 96, 96, 3)
+        return with_critic_noise(args.z_dim)(real, SEED), batch * args.n_critic
+    if program == "dcgan-mnist":
+        return (uniform(batch, 28, 28, 1), tf.one_hot(tf.zeros(batch, tf.int32), 10), z), batch
+    size = args.output_height
+    return (uniform(batch, size, size, 3), z), batch
+
+
+class EpochTimer(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self.start)
+
+
+def port_throughput(program, steps, runs, jit=False, mixed=False):
+    """Images/s of fit() as the train command runs it; the first epoch (tracing) is skipped."""
+    args, build = configure(program, jit, mixed)
+    gan = build(args)
+    batch, images = batch_for(program, args)
+    timer = EpochTimer()
+    gan.fit(tf.data.Dataset.from_tensors(batch).repeat(), steps_per_epoch=steps,
+            epochs=runs + 1, verbose=0, callbacks=[timer])
+    return images * steps / statistics.median(timer.seconds[1:])
+
+
+def plain_throughput(program, steps, runs):
+    """Images/s of the same train step as a bare tf.function over the in-memory batch."""
+    args, build = configure(program)
+    gan = build(args)
+    batch, images = batch_for(program, args)
+    step = tf.function(gan.train_step)
+    seconds = []
+    for _ in range(runs + 1):  # the first run (tracing, warm-up) is dropped, as fit()'s epoch
+        start = time.perf_counter()
+        for _ in range(steps):
+            logs = step(batch)
+        float(next(iter(logs.values())))
+        seconds.append(time.perf_counter() - start)
+    return images * steps / statistics.median(seconds[1:])
+
+
+def step_flops(program):
+    """Floating-point operations of one train step (forward and backward), TF's profiler."""
+    args, build = configure(program)
+    gan = build(args)
+    batch, _ = batch_for(program, args)
+    graph = tf.function(gan.train_step).get_concrete_function(batch).graph
+    options = option_builder.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+    return model_analyzer.profile(graph, options=options).total_float_ops
+
+
+def matmul_peak(size=2048, repeats=10):
+    """float32 FLOP/s of a square matmul on the default device (best of `repeats`)."""
+    a = tf.random.normal((size, size))
+    b = tf.random.normal((size, size))
+    product = tf.function(lambda x, y: tf.reduce_sum(tf.matmul(x, y)))
+    float(product(a, b))
+    best = min(_timed(lambda: float(product(a, b))) for _ in range(repeats))
+    return 2 * size ** 3 / best
+
+
+def _timed(function):
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def synthetic_photos(directory, count, size):
+    """`count` smooth JPEGs of `size` (h, w), like photographs (noise would inflate them)."""
+    rng = np.random.default_rng(0)
+    height, width = size
+    y, x = np.mgrid[0:height, 0:width] / max(height, width)
+    for i in range(count):
+        waves = [np.sin(x * rng.uniform(2, 12) + y * rng.uniform(2, 12) + rng.uniform(0, 6))
+                 for _ in range(3)]
+        image = ((np.stack(waves, -1) + 1) * 127.5).astype(np.uint8)
+        Image.fromarray(image).save(os.path.join(directory, f"{i:05d}.jpg"), quality=90)
+    return sorted(os.path.join(directory, name) for name in os.listdir(directory))
+
+
+def pipeline_throughput(program, count, data=None):
+    """(first epoch images/s including the decoding pass, cached epoch images/s)."""
+    args, _ = configure(program)
+    if program in ("acgan", "dcgan-mnist"):
+        images = tf.data.Dataset.from_tensor_slices(np.zeros((60000, 28, 28, 1), np.float32))
+        seconds = _timed(lambda: sum(1 for _ in images.batch(100).prefetch(2)))
+        return 60000 / seconds, 60000 / seconds
+    with tempfile.TemporaryDirectory() as directory:
+        paths = sorted(os.path.join(data, n) for n in os.listdir(data)) if data else \
+            synthetic_photos(directory, count, SOURCES[program])
+        folder, transform = ImageFolder(paths, spec_for(program, args), seed=0), None
+        if program == "pix2pix":  # its per-epoch flip, AREA resize and random crop
+            from common.data import paired_transform
+            transform = paired_transform(args.which_direction, args.lab_colorization,
+                                         args.scale_size, 256, args.flip, seed=0)
+        first = _timed(lambda: _drain(folder, args, transform))
+        cached = _timed(lambda: _drain(folder, args, transform))
+    return len(paths) / first, len(paths) / cached
+
+
+def spec_for(program, args):
+    if program == "ogan":
+        from ogan_keras.train import image_spec
+        return image_spec(args.img_dim)
+    if program == "pix2pix":
+        from common.data import ImageSpec
+        return ImageSpec(scale="unit")
+    from dcgan_tf.train import image_spec
+    args.crop = program == "dcgan"
+    return image_spec(args)
+
+
+def _drain(folder, args, transform=None):
+    for _ in folder.dataset(args.batch_size, repeat=False, transform=transform):
+        pass
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench.throughput", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--program", choices=PROGRAMS, required=True)
+    parser.add_argument("--steps", type=int, default=5, help="steps per timed run")
+    parser.add_argument("--runs", type=int, default=3, help="timed runs (median reported)")
+    parser.add_argument("--images", type=int, default=2000, help="synthetic files for the "
+                                                                 "input pipeline")
+    parser.add_argument("--data", default=None, help="a folder of real images instead")
+    parser.add_argument("--skip", default="", help="comma list of: jit, mixed, pipeline")
+    args = parser.parse_args(argv)
+    skip = set(args.skip.split(","))
+    gpus = tf.config.list_physical_devices("GPU")
+    device = tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU") \
+        if gpus else f"CPU ({os.cpu_count()} cores)"
+    print(f"{args.program} on {device}, TensorFlow {tf.__version__}, Keras {keras.__version__}")
+    plain = plain_throughput(args.program, args.steps, args.runs)
+    rows = [("(d) plain tf.function loop", plain)]
+    rows.insert(0, ("(a) port, default flags", port_throughput(args.program, args.steps,
+                                                               args.runs)))
+    if "jit" not in skip:
+        rows.insert(1, ("(b) port, --jit-compile",
+                        port_throughput(args.program, args.steps, args.runs, jit=True)))
+    if "mixed" not in skip:
+        rows.insert(-1, ("(c) port, --mixed-precision",
+                         port_throughput(args.program, args.steps, args.runs, mixed=True)))
+    keras.mixed_precision.set_global_policy("float32")
+    for name, rate in rows:
+        print(f"  {name:32s} {rate:9.1f} images/s   {rate / plain:5.2f}x plain")
+    flops, peak = step_flops(args.program), matmul_peak()
+    steps_per_second = rows[0][1] / batch_for(args.program, configure(args.program)[0])[1]
+    print(f"  {flops / 1e9:.1f} GFLOP per step; matmul peak {peak / 1e9:.0f} GFLOP/s; the "
+          f"port runs at {100 * flops * steps_per_second / peak:.0f}% of it")
+    if "pipeline" not in skip:
+        first, cached = pipeline_throughput(args.program, args.images, args.data)
+        step = rows[0][1]
+        print(f"  input pipeline: {first:9.0f} images/s first epoch (decoding, "
+              f"{first / step:.0f}x the train step), {cached:9.0f} images/s cached "
+              f"({cached / step:.0f}x)")
+
+
+if __name__ == "__main__":
+    main()
