@@ -224,6 +224,14 @@ def fit_resumable(model, data, checkpoint, epochs, **fit_kwargs):
     one of this step was just saved) and exits with status 130; a file that cannot be
     written (disk full) ends with one error line naming the checkpoint that is kept."""
     try:
+        return _fit(model, data, checkpoint, epochs, **fit_kwargs)
+    except UserError:
+        print(flush=True)  # ends the progress bar's line, so the error line stands alone
+        raise
+
+
+def _fit(model, data, checkpoint, epochs, **fit_kwargs):
+    try:
         with sigterm_as_interrupt():
             return model.fit(data, epochs=epochs, initial_epoch=checkpoint.epoch, **fit_kwargs)
     except KeyboardInterrupt:

@@ -300,6 +300,7 @@ def test_full_disk_keeps_the_previous_checkpoint(tmp_path, mnist_dir):
                preexec_fn=limit_file_size(1 << 20))
     assert_user_error(full, "is kept")
     assert "File too large" in full.stderr.strip().splitlines()[-1]
+    assert full.stdout.endswith("\n")  # the progress bar's line is ended before the error
     assert saved_counters(out / "checkpoints")[0] == 2
     gan, _ = small_acgan()
     checkpoint = acgan_checkpoint(gan, str(out / "checkpoints"))
