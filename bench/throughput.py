@@ -4,9 +4,10 @@
 In one process, at the tutorial's batch size and shapes: (a) the port as its train command
 runs it (compiled by build_gan, fit() on batches), (b) with --jit-compile, (c) with
 --mixed-precision, (d) a plain loop: the same train step as a bare tf.function over the same
-in-memory batch, no fit(), callbacks or tf.data (the tensorflow.org tutorials' style). Each is
-warmed up (tracing excluded) and reported as the median of --runs runs of --steps steps, with
-the ratios a/d, b/d, c/d. Then the input pipeline alone (images/s of its first epoch, which
+in-memory batch, no fit(), callbacks or tf.data (the tensorflow.org tutorials' style), timed
+between (a)'s epochs so that (a) and (d) see the machine in the same state. Each is warmed up
+(tracing excluded) and reported as the median of --runs runs of --steps steps, with the ratios
+a/d, b/d, c/d. Then the input pipeline alone (images/s of its first epoch, which
 decodes every file, and of a cached epoch) on --images synthetic JPEGs of the dataset's size
 (or --data), and the FLOPs of one step against a measured float32 matmul peak.
 """
@@ -21,7 +22,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 from PIL import Image
-from tensorflow.python.profiler import model_analyzer, option_builder
+from tensorflow.python.framework import ops
+from tensorflow.python.profiler.internal import flops_registry  # noqa: F401 (op counts)
 
 from common import cli
 from common.data import ImageFolder
@@ -55,9 +57,12 @@ def configure(program, jit=False, mixed=False):
     return args, train.build_gan
 
 
+def uniform(*shape):
+    return tf.random.uniform(shape, -1, 1)
+
+
 def batch_for(program, args):
     """(one in-memory batch as the program's pipeline makes it, images it consumes)."""
-    uniform = lambda *shape: tf.random.uniform(shape, -1, 1)  # noqa: E731
     if program == "acgan":
         from acgan_mnist.gan import random_inputs
         images = (uniform(100, 28, 28, 1), tf.zeros((100,), tf.int32))
@@ -79,62 +84,112 @@ def batch_for(program, args):
 
 
 class EpochTimer(keras.callbacks.Callback):
-    def on_train_begin(self, logs=None):
-        self.seconds = []
+    """Times each fit() epoch and, right after it, `plain_run` (the same steps as a plain
+    loop), so that both see the machine in the same state: a shared machine's speed drifts by
+    2x within minutes, and timing one after the other would measure the drift."""
+
+    def __init__(self, plain_run=None):
+        super().__init__()
+        self.plain_run, self.seconds, self.plain_seconds = plain_run, [], []
 
     def on_epoch_begin(self, epoch, logs=None):
         self.start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self.start)
+        if self.plain_run:
+            self.plain_seconds.append(_timed(self.plain_run))
 
 
-def port_throughput(program, steps, runs, jit=False, mixed=False):
-    """Images/s of fit() as the train command runs it; the first epoch (tracing) is skipped."""
+def port_throughput(program, steps, runs, jit=False, mixed=False, plain=False):
+    """Images/s of fit() as the train command runs it, and with plain=True also of the plain
+    loop timed between its epochs; the first epoch (tracing, warm-up) is dropped."""
+    plain_run = plain_loop(program, steps) if plain else None
     args, build = configure(program, jit, mixed)
     gan = build(args)
     batch, images = batch_for(program, args)
-    timer = EpochTimer()
+    timer = EpochTimer(plain_run)
     gan.fit(tf.data.Dataset.from_tensors(batch).repeat(), steps_per_epoch=steps,
             epochs=runs + 1, verbose=0, callbacks=[timer])
-    return images * steps / statistics.median(timer.seconds[1:])
+    rate = images * steps / statistics.median(timer.seconds[1:])
+    if not plain:
+        return rate
+    return rate, images * steps / statistics.median(timer.plain_seconds[1:])
 
 
-def plain_throughput(program, steps, runs):
-    """Images/s of the same train step as a bare tf.function over the in-memory batch."""
-    args, build = configure(program)
-    gan = build(args)
-    batch, images = batch_for(program, args)
-    step = tf.function(gan.train_step)
-    seconds = []
-    for _ in range(runs + 1):  # the first run (tracing, warm-up) is dropped, as fit()'s epoch
-        start = time.perf_counter()
-        for _ in range(steps):
-            logs = step(batch)
-        float(next(iter(logs.values())))
-        seconds.append(time.perf_counter() - start)
-    return images * steps / statistics.median(seconds[1:])
-
-
-def step_flops(program):
-    """Floating-point operations of one train step (forward and backward), TF's profiler."""
+def plain_loop(program, steps):
+    """`steps` of the same train step as a bare tf.function over the in-memory batch (as the
+    tensorflow.org tutorials train), ending with the host reading a loss."""
     args, build = configure(program)
     gan = build(args)
     batch, _ = batch_for(program, args)
-    graph = tf.function(gan.train_step).get_concrete_function(batch).graph
-    options = option_builder.ProfileOptionBuilder.float_operation()
-    options["output"] = "none"
-    return model_analyzer.profile(graph, options=options).total_float_ops
+    step = tf.function(gan.train_step)
+
+    def run():
+        for _ in range(steps):
+            logs = step(batch)
+        float(next(iter(logs.values())))
+    return run
 
 
-def matmul_peak(size=2048, repeats=10):
-    """float32 FLOP/s of a square matmul on the default device (best of `repeats`)."""
+def step_flops(program):
+    """Floating-point operations of one train step (2 a multiply-add): TensorFlow's per-op
+    counts (those its profiler sums) over the ops that run, i.e. those a variable update or an
+    output depends on. The traced graph also holds gradients no update uses (a frozen
+    network's weights), which TensorFlow prunes before running: counting them would double
+    AC-GAN's figure."""
+    args, build = configure(program)
+    gan = build(args)
+    batch, _ = batch_for(program, args)
+    return graph_flops(tf.function(gan.train_step).get_concrete_function(batch).graph)
+
+
+def graph_flops(graph):
+    """FLOPs of the ops of `graph` that a stateful op (a variable update) or an output needs."""
+    roots = [op for op in graph.get_operations() if op._is_stateful]
+    roots += [tensor.op for tensor in graph.outputs]
+    return sum(_op_flops(graph, op) for op in _ancestors(roots))
+
+
+def _ancestors(roots):
+    seen, stack = set(), list(roots)
+    while stack:
+        op = stack.pop()
+        if op not in seen:
+            seen.add(op)
+            stack.extend(tensor.op for tensor in op.inputs)
+            stack.extend(op.control_inputs)
+    return seen
+
+
+def _op_flops(graph, op):
+    if op.type == "Conv2DBackpropInput":  # a transposed convolution, or a conv's input gradient
+        # Every gradient element meets every kernel tap of every input channel once. TF's
+        # count (output pixels x kernel taps) also counts the taps that land in the padding:
+        # five times the real work of AC-GAN's 3x3 -> 7x7 'valid' deconvolution.
+        kernel, gradient = op.inputs[1].shape, op.inputs[2].shape
+        return 2 * gradient.num_elements() * kernel[0] * kernel[1] * kernel[2]
+    try:
+        return ops.get_stats_for_node_def(graph, op.node_def, "flops").value or 0
+    except ValueError:  # no shape function for this op's statistics, or unknown shapes
+        return 0
+
+
+def matmul_peak(size=2048, chain=4, repeats=20):
+    """float32 FLOP/s of square matmuls on the default device: `chain` products in one call,
+    best of `repeats` calls (on a shared machine the slower calls measure the neighbours)."""
     a = tf.random.normal((size, size))
-    b = tf.random.normal((size, size))
-    product = tf.function(lambda x, y: tf.reduce_sum(tf.matmul(x, y)))
-    float(product(a, b))
-    best = min(_timed(lambda: float(product(a, b))) for _ in range(repeats))
-    return 2 * size ** 3 / best
+    b = tf.random.normal((size, size)) / size ** 0.5
+
+    @tf.function
+    def products(x, y):
+        for _ in range(chain):
+            x = tf.matmul(x, y)
+        return tf.reduce_sum(x)
+
+    float(products(a, b))
+    best = min(_timed(lambda: float(products(a, b))) for _ in range(repeats))
+    return 2 * size ** 3 * chain / best
 
 
 def _timed(function):
@@ -209,16 +264,15 @@ def main(argv=None):
     device = tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU") \
         if gpus else f"CPU ({os.cpu_count()} cores)"
     print(f"{args.program} on {device}, TensorFlow {tf.__version__}, Keras {keras.__version__}")
-    plain = plain_throughput(args.program, args.steps, args.runs)
-    rows = [("(d) plain tf.function loop", plain)]
-    rows.insert(0, ("(a) port, default flags", port_throughput(args.program, args.steps,
-                                                               args.runs)))
+    port, plain = port_throughput(args.program, args.steps, args.runs, plain=True)
+    rows = [("(a) port, default flags", port)]
     if "jit" not in skip:
-        rows.insert(1, ("(b) port, --jit-compile",
-                        port_throughput(args.program, args.steps, args.runs, jit=True)))
+        rows.append(("(b) port, --jit-compile",
+                     port_throughput(args.program, args.steps, args.runs, jit=True)))
     if "mixed" not in skip:
-        rows.insert(-1, ("(c) port, --mixed-precision",
-                         port_throughput(args.program, args.steps, args.runs, mixed=True)))
+        rows.append(("(c) port, --mixed-precision",
+                     port_throughput(args.program, args.steps, args.runs, mixed=True)))
+    rows.append(("(d) plain tf.function loop", plain))
     keras.mixed_precision.set_global_policy("float32")
     for name, rate in rows:
         print(f"  {name:32s} {rate:9.1f} images/s   {rate / plain:5.2f}x plain")

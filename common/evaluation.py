@@ -17,7 +17,6 @@ from common.errors import UserError
 from common.metrics import FeatureStatistics, fid, kid
 
 
-
 GENERATOR_METRICS = ("fid", "kid", "class_accuracy", "confidence")
 
 

@@ -1,0 +1,42 @@
+"""The benchmark's FLOP count: the real multiply-adds of the ops that run, nothing else."""
+import tensorflow as tf
+
+from bench.throughput import graph_flops
+
+
+def flops_of(function, *shapes):
+    specs = [tf.TensorSpec(shape, tf.float32) for shape in shapes]
+    return graph_flops(tf.function(function).get_concrete_function(*specs).graph)
+
+
+def test_matmul_counts_two_flops_per_multiply_add():
+    assert flops_of(lambda a, b: tf.matmul(a, b), (8, 16), (16, 4)) == 2 * 8 * 16 * 4
+
+
+def test_valid_transposed_convolution_counts_only_real_taps():
+    # AC-GAN's first deconvolution: 3x3 -> 7x7 with a 5x5 kernel, 'valid' padding. Each input
+    # pixel meets the whole kernel once: 9 x 25 taps, not 49 output pixels x 25.
+    kernel = tf.ones((5, 5, 6, 4))  # (kh, kw, output channels, input channels)
+
+    def deconv(x):
+        return tf.nn.conv2d_transpose(x, kernel, (2, 7, 7, 6), 1, padding="VALID")
+
+    assert flops_of(deconv, (2, 3, 3, 4)) == 2 * 2 * 9 * 25 * 4 * 6
+
+
+def test_gradients_no_update_uses_are_not_counted():
+    weights = tf.Variable(tf.ones((16, 4)))
+    other = tf.Variable(tf.ones((4, 2)))
+
+    def step(x, update_other):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(tf.square(tf.matmul(tf.matmul(x, weights), other)))
+        # Both gradients are traced; TensorFlow prunes the one no update uses.
+        weights_gradient, other_gradient = tape.gradient(loss, [weights, other])
+        weights.assign_sub(weights_gradient)
+        if update_other:
+            other.assign_sub(other_gradient)
+
+    one = flops_of(lambda x: step(x, False), (8, 16))
+    both = flops_of(lambda x: step(x, True), (8, 16))
+    assert both - one == 2 * 4 * 8 * 2  # other's gradient: h^T (4x8) @ dloss/dy (8x2)
