@@ -30,7 +30,7 @@ from common.data import ImageFolder
 
 PROGRAMS = ("ogan", "dcgan", "dcgan-mnist", "anime", "wgan", "acgan", "pix2pix")
 SEED = tf.constant([1, 2], tf.int64)
-# The tutorials' image files: (height, width) of a source image, its training spec's builder.
+# The tutorials' image files: (height, width) of a source image.
 SOURCES = {"ogan": (250, 250), "dcgan": (218, 178), "anime": (96, 96), "wgan": (96, 96),
            "pix2pix": (256, 512)}
 
@@ -101,10 +101,9 @@ class EpochTimer(keras.callbacks.Callback):
             self.plain_seconds.append(_timed(self.plain_run))
 
 
-def port_throughput(program, steps, runs, jit=False, mixed=False, plain=False):
-    """Images/s of fit() as the train command runs it, and with plain=True also of the plain
-    loop timed between its epochs; the first epoch (tracing, warm-up) is dropped."""
-    plain_run = plain_loop(program, steps) if plain else None
+def port_throughput(program, steps, runs, jit=False, mixed=False, plain_run=None):
+    """Images/s of fit() as the train command runs it, and with a `plain_run` also of that,
+    timed between its epochs; the first epoch (tracing, warm-up) is dropped."""
     args, build = configure(program, jit, mixed)
     gan = build(args)
     batch, images = batch_for(program, args)
@@ -112,19 +111,22 @@ def port_throughput(program, steps, runs, jit=False, mixed=False, plain=False):
     gan.fit(tf.data.Dataset.from_tensors(batch).repeat(), steps_per_epoch=steps,
             epochs=runs + 1, verbose=0, callbacks=[timer])
     rate = images * steps / statistics.median(timer.seconds[1:])
-    if not plain:
+    if plain_run is None:
         return rate
     return rate, images * steps / statistics.median(timer.plain_seconds[1:])
 
 
-def plain_loop(program, steps):
-    """`steps` of the same train step as a bare tf.function over the in-memory batch (as the
-    tensorflow.org tutorials train), ending with the host reading a loss."""
+def plain_step(program):
+    """(the program's train step as a bare tf.function at the default flags, its in-memory
+    batch, the images one step consumes)."""
     args, build = configure(program)
-    gan = build(args)
-    batch, _ = batch_for(program, args)
-    step = tf.function(gan.train_step)
+    batch, images = batch_for(program, args)
+    return tf.function(build(args).train_step), batch, images
 
+
+def plain_loop(step, batch, steps):
+    """`steps` calls of `step` on `batch` (as the tensorflow.org tutorials train), ending with
+    the host reading a loss."""
     def run():
         for _ in range(steps):
             logs = step(batch)
@@ -132,16 +134,13 @@ def plain_loop(program, steps):
     return run
 
 
-def step_flops(program):
+def step_flops(step, batch):
     """Floating-point operations of one train step (2 a multiply-add): TensorFlow's per-op
     counts (those its profiler sums) over the ops that run, i.e. those a variable update or an
     output depends on. The traced graph also holds gradients no update uses (a frozen
-    network's weights), which TensorFlow prunes before running: counting them would double
-    AC-GAN's figure."""
-    args, build = configure(program)
-    gan = build(args)
-    batch, _ = batch_for(program, args)
-    return graph_flops(tf.function(gan.train_step).get_concrete_function(batch).graph)
+    network's weights), which TensorFlow prunes before running (a fifth of the conditional
+    MNIST DCGAN's traced count)."""
+    return graph_flops(step.get_concrete_function(batch).graph)
 
 
 def graph_flops(graph):
@@ -264,7 +263,9 @@ def main(argv=None):
     device = tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU") \
         if gpus else f"CPU ({os.cpu_count()} cores)"
     print(f"{args.program} on {device}, TensorFlow {tf.__version__}, Keras {keras.__version__}")
-    port, plain = port_throughput(args.program, args.steps, args.runs, plain=True)
+    step, batch, images = plain_step(args.program)
+    port, plain = port_throughput(args.program, args.steps, args.runs,
+                                  plain_run=plain_loop(step, batch, args.steps))
     rows = [("(a) port, default flags", port)]
     if "jit" not in skip:
         rows.append(("(b) port, --jit-compile",
@@ -276,16 +277,14 @@ def main(argv=None):
     keras.mixed_precision.set_global_policy("float32")
     for name, rate in rows:
         print(f"  {name:32s} {rate:9.1f} images/s   {rate / plain:5.2f}x plain")
-    flops, peak = step_flops(args.program), matmul_peak()
-    steps_per_second = rows[0][1] / batch_for(args.program, configure(args.program)[0])[1]
+    flops, peak = step_flops(step, batch), matmul_peak()
     print(f"  {flops / 1e9:.1f} GFLOP per step; matmul peak {peak / 1e9:.0f} GFLOP/s; the "
-          f"port runs at {100 * flops * steps_per_second / peak:.0f}% of it")
+          f"port runs at {100 * flops * port / images / peak:.0f}% of it")
     if "pipeline" not in skip:
         first, cached = pipeline_throughput(args.program, args.images, args.data)
-        step = rows[0][1]
         print(f"  input pipeline: {first:9.0f} images/s first epoch (decoding, "
-              f"{first / step:.0f}x the train step), {cached:9.0f} images/s cached "
-              f"({cached / step:.0f}x)")
+              f"{first / port:.0f}x the train step), {cached:9.0f} images/s cached "
+              f"({cached / port:.0f}x)")
 
 
 if __name__ == "__main__":
