@@ -1,13 +1,26 @@
 """One train step of AC-GAN or the conditional DCGAN under the default strategy and under
 MirroredStrategy on 2 logical CPU devices, from the same weights on the same global batch and
-latents; prints the largest relative difference of the updated variables as JSON.
+latents; prints, as JSON, how far the two steps' gradients, losses and statistics differ.
 
-Run by tests/test_distribution.py in its own process: logical devices are fixed when
-TensorFlow starts. `python tests/mirrored_step.py acgan|dcgan DATA_DIR`.
+Both runs step with SGD and momentum, whose momentum slots then hold -lr x the gradients at
+full float32 precision (a weight's own change would be rounded to the weight's precision). So
+what is compared is what distribution can change (each replica's share of the loss, BatchNorm's
+batch statistics), not Adam's first step, which is about lr * sign(g) and turns a rounding-level
+gradient (one that flips sign with the order of a float32 sum) into an lr-sized difference.
+
+`python tests/mirrored_step.py acgan|dcgan DATA_DIR [MODE ...]`, MODE of:
+  as_built         the port as it is
+  no_loss_scaling  each replica differentiates its local mean loss (not loss / replicas)
+  unsynchronized   BatchNorm normalises with each replica's own half of the batch
+The last two break the port on purpose, to show that the comparison can fail. Run by
+tests/test_distribution.py in its own process: logical devices are fixed when TensorFlow
+starts.
 """
+import contextlib
 import json
 import os
 import sys
+from unittest import mock
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -19,7 +32,10 @@ tf.config.set_logical_device_configuration(CPU, [tf.config.LogicalDeviceConfigur
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+from common import legacy  # noqa: E402
 from common.data import load_mnist  # noqa: E402
+
+LEARNING_RATE, MOMENTUM = 1e-3, 0.5
 
 
 def acgan(data_dir):
@@ -32,11 +48,9 @@ def acgan(data_dir):
         for layer in gan.discriminator.get_layer("sequential").layers:
             if isinstance(layer, keras.layers.Dropout):
                 layer.rate = 0.0  # dropout masks are drawn per device and cannot agree
-        gan.compile(keras.optimizers.Adam(2e-4, beta_1=0.5),
-                    keras.optimizers.Adam(2e-4, beta_1=0.5))
         return gan
     (x, y), _ = load_mnist(data_dir)
-    return build, batches(scale(x[:16]), y[:16], 8, True, 100, seed=3)
+    return build, batches(scale(x[:16]), y[:16], 8, True, 100, seed=3), "acgan_mnist.gan"
 
 
 def dcgan(data_dir):
@@ -49,18 +63,57 @@ def dcgan(data_dir):
         gf_dim=4, df_dim=4, gfc_dim=16, dfc_dim=16, output_height=28, output_width=28,
         g_steps=2, learning_rate=2e-4, beta1=0.5, jit_compile=False, steps_per_execution=1)
     data = training_data(args, None)[0]
-    return lambda: build_gan(args), data
+    return lambda: build_gan(args), data, "dcgan_tf.gan"
+
+
+def unscaled_loss(optimizer, loss):
+    """update_loss without the division by the replicas in sync."""
+    return optimizer.scale_loss(loss)
+
+
+def unsynchronized(kwargs):
+    return {"synchronized": False, **kwargs}
+
+
+def broken(mode, gan_module):
+    """The port as built, or with one of its distribution rules taken out."""
+    if mode == "no_loss_scaling":
+        return mock.patch(f"{gan_module}.update_loss", unscaled_loss)
+    if mode == "unsynchronized":
+        return mock.patch.object(legacy, "synchronized_by_default", unsynchronized)
+    return contextlib.nullcontext()
+
+
+def with_sgd(gan):
+    """The GAN compiled with SGD with momentum for both players."""
+    gan.compile(keras.optimizers.SGD(LEARNING_RATE, MOMENTUM),
+                keras.optimizers.SGD(LEARNING_RATE, MOMENTUM))
+    return gan
 
 
 def variables(gan):
     return [v.numpy() for v in gan.generator.variables + gan.discriminator.variables]
 
 
+def gradients(gan):
+    """[(variable path, -lr x its gradient)] from the optimizers' momentum slots (after one
+    discriminator step and the generator's step(s))."""
+    return [(variable.path, slot.numpy())
+            for optimizer, network in ((gan.d_optimizer, gan.discriminator),
+                                       (gan.g_optimizer, gan.generator))
+            for variable, slot in zip(network.trainable_variables, optimizer.momentums)]
+
+
+def statistics(gan):
+    """Values of the non-trainable variables (BatchNorm's moving statistics, debias state)."""
+    return [v.numpy() for v in gan.generator.non_trainable_variables
+            + gan.discriminator.non_trainable_variables]
+
+
 def biases_into_batchnorm(gan):
     """Biases of layers whose output goes straight into BatchNormalization: BN removes them,
-    so their true gradient is zero and what they get is rounding noise, which Adam scales
-    up to lr-sized steps of either sign (as in the originals): no two summation orders
-    agree on it."""
+    so their true gradient is zero and what they get is rounding noise that no two summation
+    orders agree on (relative to itself)."""
     paths = set()
     for network in (gan.generator, gan.discriminator):
         for layer in network._flatten_layers():
@@ -73,48 +126,47 @@ def biases_into_batchnorm(gan):
     return paths
 
 
-def outputs(gan, batch):
-    """The networks' inference-mode outputs on a fixed batch (what the update is for; the
-    training mode would move the BatchNorm statistics)."""
-    images, labels = batch
-    if hasattr(gan, "latent_size"):
-        noise = np.linspace(-1, 1, 8 * 100, dtype=np.float32).reshape(8, 100)
-        fakes = gan.generator([noise, labels[:, None]], training=False)
-        return [fakes.numpy()] + [o.numpy() for o in gan.discriminator(images, training=False)]
-    z = np.linspace(-1, 1, 8 * gan.z_dim, dtype=np.float32).reshape(8, gan.z_dim)
-    y = np.eye(10, dtype=np.float32)[labels]
-    return [gan.generator([z, y], training=False).numpy(),
-            gan.discriminator([images, y], training=False).numpy()]
+def relative(a, b):
+    """Largest |a - b| relative to the largest |a| (0 when both are 0)."""
+    scale = float(np.max(np.abs(a)))
+    difference = float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
+    return difference / scale if scale else difference
+
+
+def compare(build, data, gan_module, mode, strategy):
+    """One step of each from the same start: the worst relative differences of the gradients,
+    of BatchNorm's statistics and of the losses."""
+    keras.utils.set_random_seed(0)
+    with broken(mode, gan_module):
+        single = with_sgd(build())
+        start = variables(single)
+        with strategy.scope():
+            mirrored = with_sgd(build())
+            for variable, value in zip(mirrored.generator.variables
+                                       + mirrored.discriminator.variables, start):
+                variable.assign(value)
+        losses = [gan.fit(data, steps_per_epoch=1, epochs=1, verbose=0).history
+                  for gan in (single, mirrored)]
+    noise_only = biases_into_batchnorm(single)
+    grads = [(path, g, m) for (path, g), (_, m) in zip(gradients(single), gradients(mirrored))
+             if path not in noise_only]
+    worst = max(grads, key=lambda u: relative(u[1], u[2]))
+    stats = list(zip(statistics(single), statistics(mirrored)))
+    return {"compared": len(grads), "left_out": sorted(noise_only),
+            "gradient_difference": relative(worst[1], worst[2]), "worst_variable": worst[0],
+            "statistics_compared": len(stats),
+            "statistics_difference": max(relative(a, b) for a, b in stats),
+            "loss_difference": max(relative(losses[0][k], losses[1][k]) for k in losses[0]),
+            "gradient_size": max(float(np.max(np.abs(g))) for _, g, _ in grads),
+            "replicas": mirrored.distribute_strategy.num_replicas_in_sync}
 
 
 def main():
-    program, data_dir = sys.argv[1], sys.argv[2]
-    build, data = {"acgan": acgan, "dcgan": dcgan}[program](data_dir)
-    keras.utils.set_random_seed(0)
-    single = build()
-    start = variables(single)
-    with tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]).scope():
-        mirrored = build()
-        for variable, value in zip(mirrored.generator.variables
-                                   + mirrored.discriminator.variables, start):
-            variable.assign(value)
-    (x, y), _ = load_mnist(data_dir)
-    batch = ((x[:8, ..., None] / 127.5 - 1).astype(np.float32), y[:8].astype(np.int32))
-    before = outputs(single, batch)
-    for gan in (single, mirrored):
-        gan.fit(data, steps_per_epoch=1, epochs=1, verbose=0)
-    noise_only = biases_into_batchnorm(single)
-    paths = [v.path for v in single.generator.variables + single.discriminator.variables]
-    pairs = [(a, b) for path, a, b in zip(paths, variables(single), variables(mirrored))
-             if path not in noise_only]
-    after, after_mirrored = outputs(single, batch), outputs(mirrored, batch)
-    print(json.dumps({
-        "replicas": mirrored.distribute_strategy.num_replicas_in_sync,
-        "compared": len(pairs), "left_out": sorted(noise_only),
-        "variable_difference": max(float(np.max(np.abs(a - b))) for a, b in pairs),
-        "output_change": max(float(np.max(np.abs(a - b))) for a, b in zip(before, after)),
-        "output_difference": max(float(np.max(np.abs(a - b)))
-                                 for a, b in zip(after, after_mirrored))}))
+    program, data_dir, modes = sys.argv[1], sys.argv[2], sys.argv[3:] or ["as_built"]
+    build, data, gan_module = {"acgan": acgan, "dcgan": dcgan}[program](data_dir)
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    print(json.dumps({mode: compare(build, data, gan_module, mode, strategy)
+                      for mode in modes}))
 
 
 if __name__ == "__main__":
