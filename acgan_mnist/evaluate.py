@@ -4,24 +4,12 @@
 Not in the tutorial (which printed losses and plots): class_accuracy is the fraction of samples
 the project's classifier (common.classifier) assigns to the class they were generated for.
 """
-import numpy as np
-
-from acgan_mnist.model import NUM_CLASSES, build_generator
+from acgan_mnist.run import load_generator, sample
 from common import cli, features
 from common.classifier import scale
 from common.data import load_mnist
-from common.evaluation import (GENERATOR_METRICS, chosen_metrics, evaluate_parser, find_run,
-                               load_weights, print_scores, score_generator)
-
-
-def sample(generator, latent_size):
-    """generate(count, rng) -> (images, labels): the example's U(-1, 1) noise and uniform
-    classes through the inference-mode generator (its generator.predict)."""
-    def generate(count, rng):
-        noise = rng.uniform(-1, 1, (count, latent_size)).astype(np.float32)
-        labels = rng.integers(0, NUM_CLASSES, (count, 1))
-        return np.asarray(generator([noise, labels], training=False)), labels[:, 0]
-    return generate
+from common.evaluation import (GENERATOR_METRICS, chosen_metrics, evaluate_parser, print_scores,
+                               score_generator)
 
 
 def real_batches(images, batch_size):
@@ -41,13 +29,10 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=None, help="real images (default: the run's)")
     args = parser.parse_args(argv)
     metrics = chosen_metrics(args, GENERATOR_METRICS)
-    _, options, checkpoint_dir = find_run(args.checkpoint)
+    generator, options = load_generator(args.checkpoint)
     extractor = features.extractor(args.features, args.classifier, args.inception_weights)
-    latent_size = getattr(options, "latent_size", 100)
-    generator = build_generator(latent_size)
-    load_weights(generator, checkpoint_dir, "generator")
     (x_train, _), _ = load_mnist(args.data_dir or options.data_dir)
-    scores = generator_scores(generator, latent_size, x_train, extractor, metrics,
+    scores = generator_scores(generator, options.latent_size, x_train, extractor, metrics,
                               args.num_samples, args.batch_size, args.seed)
     return print_scores(scores)
 

@@ -7,22 +7,20 @@ import os
 
 import numpy as np
 
-from acgan_mnist.model import NUM_CLASSES, build_generator
-from common import cli
-from common.evaluation import find_run, generate_parser, load_weights
+from acgan_mnist.model import NUM_CLASSES
+from acgan_mnist.run import load_generator
+from common import cli, rundir
+from common.evaluation import generate_parser
 from common.grid import save_grid
 
 
 @cli.exits_cleanly
 def main(argv=None):
     args = generate_parser("acgan_mnist", __doc__, 100, "samples per class").parse_args(argv)
-    _, options, checkpoint_dir = find_run(args.checkpoint)
-    latent_size = getattr(options, "latent_size", 100)
-    generator = build_generator(latent_size)
-    load_weights(generator, checkpoint_dir, "generator")
-    cli.claim_output_dir(args.output_dir)
+    generator, options = load_generator(args.checkpoint)
+    rundir.claim_output_dir(args.output_dir)
     rng = np.random.default_rng(args.seed)
-    noise = rng.uniform(-1, 1, (NUM_CLASSES * args.num, latent_size)).astype(np.float32)
+    noise = rng.uniform(-1, 1, (NUM_CLASSES * args.num, options.latent_size)).astype(np.float32)
     labels = np.repeat(np.arange(NUM_CLASSES), args.num)[:, None]
     images = generator.predict([noise, labels], batch_size=100, verbose=0)
     for k in range(NUM_CLASSES):

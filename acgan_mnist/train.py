@@ -8,53 +8,20 @@ import os
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from acgan_mnist.evaluate import generator_scores
-from acgan_mnist.gan import ACGAN, TRACKED, random_inputs
-from acgan_mnist.model import NUM_CLASSES, build_discriminator, build_generator
-from common import cli
+from acgan_mnist.gan import TRACKED
+from acgan_mnist.model import NUM_CLASSES
+from acgan_mnist.run import NETWORK_OPTIONS, batches, build_gan, parse_options, scale
+from common import cli, rundir
 from common.callbacks import LossHistory, SampleGif, fixed_latents, write_image
 from common.checkpoint import Checkpoint, fit_resumable
-from common.data import load_mnist, with_random
-from common.evaluation import (GENERATOR_METRICS, Evaluation, add_training_flags, chosen_metrics,
-                               training_extractor)
+from common.data import load_mnist
+from common.evaluation import GENERATOR_METRICS, Evaluation, chosen_metrics, training_extractor
 from common.errors import UserError
 from common.grid import save_grid
 
 PLOT_ROWS = 40  # the example's num_rows: 40 latents per class column
-
-
-def parse_args(argv):
-    parser = cli.parser("acgan_mnist", "AC-GAN on MNIST (Keras examples/mnist_acgan.py).")
-    parser.add_argument("--epochs", type=cli.positive_int, default=100)
-    parser.add_argument("--batch-size", type=cli.positive_int, default=100)
-    parser.add_argument("--latent-size", type=cli.positive_int, default=100)
-    parser.add_argument("--lr", type=cli.positive_float, default=0.0002,
-                        help="Adam learning rate (both)")
-    parser.add_argument("--beta-1", type=cli.unit_fraction, default=0.5, help="Adam beta_1 (both)")
-    parser.add_argument("--data-dir", default=None,
-                        help="IDX directory (raw or .gz; Fashion-MNIST works) or .npz; "
-                             "default: keras.datasets.mnist")
-    parser.add_argument("--steps-per-epoch", type=cli.positive_int, default=None,
-                        help="batches per epoch (default: the whole training set)")
-    add_training_flags(parser, GENERATOR_METRICS, "classifier")
-    cli.add_common_flags(parser, "acgan_mnist", seed=1337)
-    return parser.parse_args(argv)
-
-
-def scale(images):
-    """uint8 N x 28 x 28 -> float32 N x 28 x 28 x 1 in [-1, 1], (x - 127.5) / 127.5."""
-    return ((images.astype(np.float32) - 127.5) / 127.5)[..., None]
-
-
-def batches(images, labels, batch_size, repeat, latent_size, seed):
-    """In order, unshuffled, last batch kept short: the example's index slicing; each batch
-    with its train step's noise and sampled classes (random_inputs)."""
-    data = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int32)))
-    data = data.batch(batch_size)
-    data = with_random(data.repeat() if repeat else data, random_inputs(latent_size), seed)
-    return data.prefetch(tf.data.AUTOTUNE)
 
 
 class EpochReport(keras.callbacks.Callback):
@@ -107,17 +74,9 @@ def loss_table(logs):
     return "\n".join(lines)
 
 
-def build_gan(args):
-    gan = ACGAN(build_generator(args.latent_size), build_discriminator(), args.latent_size)
-    gan.compile(d_optimizer=keras.optimizers.Adam(args.lr, beta_1=args.beta_1),
-                g_optimizer=keras.optimizers.Adam(args.lr, beta_1=args.beta_1),
-                **cli.compile_options(args))
-    return gan
-
-
 @cli.exits_cleanly
 def main(argv=None):
-    args = parse_args(argv)
+    args = parse_options(argv)
     # Before any other TensorFlow work: MultiWorkerMirroredStrategy must come first.
     strategy = cli.setup(args)
     (x_train, y_train), (x_test, y_test) = load_mnist(args.data_dir)
@@ -126,7 +85,7 @@ def main(argv=None):
                             f"{x_train.shape[1]}x{x_train.shape[2]}")
     metrics = chosen_metrics(args, GENERATOR_METRICS)
     extractor = training_extractor(args, metrics)
-    cli.prepare_output_dir(args, ["latent_size"])
+    rundir.prepare_output_dir(args, NETWORK_OPTIONS)
     print(cli.startup_line(args, strategy, len(x_train)))
     with strategy.scope():
         gan = build_gan(args)

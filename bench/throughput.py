@@ -41,20 +41,20 @@ def configure(program, jit=False, mixed=False):
                                             else "float32")
     flags = ["--jit-compile"] if jit else []
     if program == "acgan":
-        from acgan_mnist import train
-        return train.parse_args(flags), train.build_gan
+        from acgan_mnist import run
+        return run.parse_options(flags), run.build_gan
     if program == "ogan":
-        from ogan_keras import train
-        return train.parse_args(flags), train.build_gan
+        from ogan_keras import run
+        return run.parse_options(flags), run.build_gan
     if program == "pix2pix":
-        from pix2pix_tf import train
-        return train.parse_args(["--mode", "train", *flags]), train.build_model
-    from dcgan_tf import train
+        from pix2pix_tf import run
+        return run.parse_options(["--mode", "train", *flags]), run.build_model
+    from dcgan_tf import run
     arch = {"anime": "anime", "wgan": "wgan"}.get(program, "dcgan")
     dataset = "mnist" if program == "dcgan-mnist" else "faces"
-    args = train.parse_args(["--train", "--arch", arch, "--dataset", dataset, *flags])
+    args = run.parse_options(["--train", "--arch", arch, "--dataset", dataset, *flags])
     args.c_dim = args.c_dim or 3
-    return args, train.build_gan
+    return args, run.build_gan
 
 
 def uniform(*shape):
@@ -232,12 +232,12 @@ def pipeline_throughput(program, count, data=None):
 
 def spec_for(program, args):
     if program == "ogan":
-        from ogan_keras.train import image_spec
+        from ogan_keras.run import image_spec
         return image_spec(args.img_dim)
     if program == "pix2pix":
         from common.data import ImageSpec
         return ImageSpec(scale="unit")
-    from dcgan_tf.train import image_spec
+    from dcgan_tf.run import image_spec
     args.crop = program == "dcgan"
     return image_spec(args)
 

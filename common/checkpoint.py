@@ -1,29 +1,25 @@
-"""Resume state that survives interruption: checkpoints, fit() that saves on Ctrl-C, and the
-one-run-per-output-directory lock.
+"""Resume state that survives interruption: checkpoints and fit() that saves on Ctrl-C.
 
 Replaces the originals' tf.train.Saver / save_weights calls. A checkpoint is a folder of
 weight and state files; it becomes the current one only when state.json names it, and that
 file is replaced atomically, so a kill at any moment leaves a loadable checkpoint behind.
+Finding and checking saved checkpoints is common.rundir's.
 """
-import atexit
 import contextlib
-import datetime
-import errno
-import fcntl
 import json
 import os
 import shutil
 import signal
-import socket
 import sys
 import threading
 
 import numpy as np
 
+from common import rundir
 from common.callbacks import StepCallback
-from common.errors import UserError
+from common.errors import UserError, describe
 
-STATE_FILE = "state.json"
+KEEP = 2  # step folders kept: the current one and a fall-back
 
 
 @contextlib.contextmanager
@@ -63,34 +59,15 @@ def sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
-def read_state(directory):
-    """state.json of a checkpoint folder, or None when there is no checkpoint."""
-    path = os.path.join(directory, STATE_FILE)
-    if not os.path.exists(path):
-        return None
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError) as error:
-        raise UserError(f"cannot read {path} ({error}); use --fresh to start over") from error
-
-
-def checkpoint_file(directory, filename):
-    """Path of `filename` in the current checkpoint of `directory` (None if none)."""
-    state = read_state(directory)
-    if state is None:
-        return None
-    return os.path.join(directory, state.get("folder", ""), filename)
-
-
 class Checkpoint(StepCallback):
     """Every network's weights, every optimizer's variables (iterations and slots), any
     `extra` variables ({name: [variables]}, e.g. pix2pix's loss averages) and the step and
     epoch counters. Saved at each epoch's end and every `every_steps` steps
     (`at_epoch_end=False`: only those).
 
-    Each save writes a new folder step-NNNNNNNNN/ and then points state.json at it; the
-    previous folder is removed only after that. A save that fails (disk full, read-only
+    Each save writes a new folder step-NNNNNNNNN/ (with counters.json, its step and epoch)
+    and then points state.json at it; the folder before it is kept as a fall-back, older
+    ones are removed. A save that fails (disk full, read-only
     file system) leaves the previous checkpoint current and raises UserError saying so."""
 
     def __init__(self, directory, networks, optimizers, every_steps=None, at_epoch_end=True,
@@ -103,7 +80,7 @@ class Checkpoint(StepCallback):
         self.saved_step = None
 
     def exists(self):
-        return read_state(self.directory) is not None
+        return rundir.has_checkpoint(self.directory)
 
     def states(self):
         """{file stem: variables} of everything besides the networks' weights."""
@@ -111,24 +88,25 @@ class Checkpoint(StepCallback):
         return {**states, **self.extra}
 
     def restore(self):
-        """Load the saved state if there is one; returns True when it did. The optimizers must
-        already be built (the GAN's compile() builds them)."""
-        state = read_state(self.directory)
-        if state is None:
+        """Load the newest intact checkpoint, if any; returns True when it did. A damaged
+        newest one is set aside with a warning and an earlier one used; when there are
+        checkpoints but none is intact, one error line. The optimizers must already be built
+        (the GAN's compile() builds them)."""
+        if not self.exists():
             return False
-        folder = os.path.join(self.directory, state.get("folder", ""))
+        folder = rundir.newest_checkpoint(self.directory)
+        if folder is None:
+            raise UserError(f"no checkpoint in {self.directory} can be read (each is set aside "
+                            "as damaged-step-N); use --fresh to start over")
         for name, network in self.networks.items():
-            try:
-                network.load_weights(os.path.join(folder, f"{name}.weights.h5"))
-            except (ValueError, OSError, KeyError) as error:
-                raise UserError(f"the checkpoint in {self.directory} does not match these "
-                                f"networks ({name}: {str(error).splitlines()[0]}); use the "
-                                "same flags and version, another --output-dir, or --fresh "
-                                "to start over") from error
+            rundir.load_network(network, os.path.join(folder, f"{name}.weights.h5"), name,
+                                "these flags")
         for name, variables in self.states().items():
             self._restore_variables(os.path.join(folder, f"{name}.npz"), name, variables)
-        self.step, self.epoch = state["step"], state["epoch"]
+        self.step, self.epoch = rundir.folder_counters(folder)
         self.saved_step = self.step
+        if os.path.basename(folder) != (rundir.read_state(self.directory) or {}).get("folder"):
+            self._point_at(os.path.basename(folder))
         return True
 
     def _restore_variables(self, path, name, variables):
@@ -169,6 +147,8 @@ class Checkpoint(StepCallback):
             for name, variables in self.states().items():
                 np.savez(os.path.join(partial, f"{name}.npz"),
                          **{f"v{i}": np.asarray(v.numpy()) for i, v in enumerate(variables)})
+            rundir.write_atomically(os.path.join(partial, rundir.COUNTERS_FILE),
+                                    json.dumps({"step": self.step, "epoch": self.epoch}))
             _sync_folder(partial)
             if os.path.exists(final):  # the same step saved twice (e.g. epoch end, then exit)
                 shutil.rmtree(final)
@@ -176,19 +156,25 @@ class Checkpoint(StepCallback):
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)
             raise
-        _write_atomically(os.path.join(self.directory, STATE_FILE),
-                          json.dumps({"step": self.step, "epoch": self.epoch, "folder": folder}))
+        self._point_at(folder)
         self.saved_step = self.step
-        self._remove_others(folder)
+        self._remove_older(folder)
 
-    def _remove_others(self, keep):
+    def _point_at(self, folder):
+        """Make step folder `folder` the current checkpoint (state.json, atomically)."""
+        rundir.write_atomically(os.path.join(self.directory, rundir.STATE_FILE), json.dumps(
+            {"step": self.step, "epoch": self.epoch, "folder": folder}))
+
+    def _remove_older(self, current):
+        """Keep the current step folder and the one before it (what resume falls back to if
+        the current one is damaged later); remove older ones and unfinished saves."""
+        keep = {os.path.basename(f) for f in rundir.step_folders(self.directory)[:KEEP]}
+        keep.add(current)
         for name in os.listdir(self.directory):
             path = os.path.join(self.directory, name)
-            if name != keep and os.path.isdir(path) and \
+            if name not in keep and os.path.isdir(path) and \
                     (name.startswith("step-") or name.startswith(".partial-")):
                 shutil.rmtree(path, ignore_errors=True)
-            elif name.endswith((".weights.h5", ".npz")):  # the flat layout of earlier versions
-                os.remove(path)
 
     def on_due(self, logs):
         self.save()
@@ -198,25 +184,10 @@ class Checkpoint(StepCallback):
         super().on_epoch_end(epoch, logs)
 
 
-def _write_atomically(path, text):
-    with open(path + ".tmp", "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(path + ".tmp", path)
-
-
 def _sync_folder(folder):
     for name in os.listdir(folder):
         with open(os.path.join(folder, name), "rb") as f:
             os.fsync(f.fileno())
-
-
-def describe(error):
-    """An OSError as 'No space left on device' rather than '[Errno 28] ...: path'."""
-    if isinstance(error, OSError) and error.errno is not None:
-        return os.strerror(error.errno)
-    return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 def fit_resumable(model, data, checkpoint, epochs, **fit_kwargs):
@@ -249,82 +220,3 @@ def _fit(model, data, checkpoint, epochs, **fit_kwargs):
                 else "no checkpoint was saved yet")
         where = f" ({error.filename})" if getattr(error, "filename", None) else ""
         raise UserError(f"cannot write{where}: {describe(error)}; {kept}") from error
-
-
-class OutputLock:
-    """One run per output directory: an exclusive flock on OUTPUT_DIR/.lock, held until the
-    process exits (the kernel drops it even after SIGKILL). The file names the holder's
-    PID, host and start time for the message a second run prints."""
-
-    _held = {}
-
-    def __init__(self, directory):
-        self.directory = directory
-        self.path = os.path.join(directory, ".lock")
-        self.fd = None
-
-    @classmethod
-    def claim(cls, directory):
-        """Take (or, within this process, reuse) the lock of `directory`."""
-        key = os.path.realpath(directory)
-        if key not in cls._held:
-            lock = cls(directory)
-            lock.acquire()
-            cls._held[key] = lock
-        return cls._held[key]
-
-    def acquire(self):
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        previous = self._holder()
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            held_elsewhere = False
-        except OSError as error:
-            held_elsewhere = error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES)
-            # A file system without flock: fall back to the PID the file names.
-            held_elsewhere = held_elsewhere or bool(previous and _alive_elsewhere(previous))
-        if held_elsewhere:
-            os.close(self.fd)
-            raise UserError(f"{self.directory} is in use by another run "
-                            f"({describe_holder(previous)}); wait for it to finish, or use "
-                            "another --output-dir")
-        if previous:
-            print(f"warning: taking over {self.path} from a run that is no longer running "
-                  f"({describe_holder(previous)})", file=sys.stderr)
-        me = {"pid": os.getpid(), "host": socket.gethostname(),
-              "started": datetime.datetime.now().isoformat(timespec="seconds")}
-        os.ftruncate(self.fd, 0)
-        os.pwrite(self.fd, json.dumps(me).encode(), 0)
-        atexit.register(self.release)
-
-    def _holder(self):
-        try:
-            with open(self.path) as f:
-                return json.load(f)
-        except (OSError, ValueError):
-            return None
-
-    def release(self):
-        if self.fd is not None:
-            os.ftruncate(self.fd, 0)
-            os.close(self.fd)
-            self.fd = None
-
-
-def describe_holder(holder):
-    if not holder:
-        return "holder unknown"
-    return f"PID {holder.get('pid')} on {holder.get('host')}, since {holder.get('started')}"
-
-
-def _alive_elsewhere(holder):
-    """The recorded holder is another live process on this host."""
-    if holder.get("host") != socket.gethostname() or holder.get("pid") == os.getpid():
-        return False
-    try:
-        os.kill(int(holder["pid"]), 0)
-    except (ProcessLookupError, ValueError, TypeError, KeyError):
-        return False
-    except PermissionError:
-        return True
-    return True

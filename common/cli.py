@@ -1,22 +1,16 @@
-"""Flags every program shares, options.json, resume checks and the one-line start-up report.
+"""Flags every program shares, the clean exit for user errors and the one-line start-up report.
 
-Replaces the originals' tf.app.flags / argparse preambles and their FLAGS.json / options.json.
+Replaces the originals' tf.app.flags / argparse preambles; options.json is common.rundir's.
 """
 import argparse
 import functools
-import json
 import os
-import shutil
 import sys
 
 import keras
 import tensorflow as tf
 
-from common.checkpoint import OutputLock, describe
 from common.errors import UserError
-
-RUN_OUTPUTS = ("checkpoints", "samples", "history.csv", "losses.png", "options.json",
-               "evolution.gif")
 
 
 class Parser(argparse.ArgumentParser):
@@ -137,67 +131,6 @@ def setup(args):
     if args.strategy == "multiworker":
         return tf.distribute.MultiWorkerMirroredStrategy()
     return tf.distribute.get_strategy()
-
-
-def claim_output_dir(path):
-    """Create the output directory and take its lock (common.checkpoint.OutputLock): one
-    clear error when it cannot be written or another run is using it."""
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise UserError(f"--output-dir {path} is a file, not a folder; pass a folder")
-    try:
-        os.makedirs(path, exist_ok=True)
-        OutputLock.claim(path)
-    except OSError as error:
-        raise UserError(f"cannot write to --output-dir {path}: {describe(error)}") from error
-
-
-def worker_output_dir(args):
-    """Under --strategy multiworker the chief (TF_CONFIG's chief, else worker 0) writes into
-    --output-dir and every other worker into OUTPUT_DIR/{type}-{index}: each keeps its own
-    complete run (the same weights, checkpoints and grids), and no two write one file."""
-    if args.strategy != "multiworker":
-        return args.output_dir
-    config = json.loads(os.environ.get("TF_CONFIG") or "{}")
-    task = config.get("task", {})
-    chief = ("chief", 0) if "chief" in config.get("cluster", {}) else ("worker", 0)
-    if not task or (task.get("type"), task.get("index", 0)) == chief:
-        return args.output_dir
-    return os.path.join(args.output_dir, f"{task['type']}-{task.get('index', 0)}")
-
-
-def prepare_output_dir(args, network_options, checkpoints="checkpoints"):
-    """Claim --output-dir (a worker's own folder under multiworker), honour --fresh, refuse
-    to resume a run whose networks differ, then write options.json. `network_options` names
-    the flags that change the networks; `checkpoints` is the checkpoint folder's name."""
-    args.output_dir = worker_output_dir(args)
-    out = args.output_dir
-    checkpoint_dir = os.path.join(out, checkpoints)
-    claim_output_dir(out)
-    options_path = os.path.join(out, "options.json")
-    if args.fresh:
-        for path in [checkpoint_dir] + [os.path.join(out, name) for name in RUN_OUTPUTS]:
-            if os.path.isdir(path):
-                shutil.rmtree(path)
-            elif os.path.exists(path):
-                os.remove(path)
-    elif os.path.exists(options_path) and has_checkpoint(checkpoint_dir):
-        with open(options_path) as f:
-            saved = json.load(f)
-        changed = [k for k in network_options if k in saved and saved[k] != getattr(args, k)]
-        if changed:
-            diffs = ", ".join(f"{k}: saved {saved[k]!r}, now {getattr(args, k)!r}"
-                              for k in changed)
-            raise UserError(f"{out} holds a run with different networks ({diffs}); use the "
-                            "same flags to resume, another --output-dir, or --fresh to start over")
-    try:
-        with open(options_path, "w") as f:
-            json.dump(vars(args), f, sort_keys=True, indent=4)
-    except OSError as error:
-        raise UserError(f"cannot write {options_path}: {describe(error)}") from error
-
-
-def has_checkpoint(checkpoint_dir):
-    return os.path.exists(os.path.join(checkpoint_dir, "state.json"))
 
 
 def startup_line(args, strategy, dataset_size, unit="images"):

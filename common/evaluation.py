@@ -1,18 +1,14 @@
-"""What every `python -m <pkg>.evaluate` and `.generate` shares: finding a run from --checkpoint,
-the flags, and a Scorer that streams real and generated batches into FID/KID and class scores.
+"""What every `python -m <pkg>.evaluate` and `.generate` shares: the flags, and a Scorer that streams real and generated batches into FID/KID and class scores.
 
 Not part of any tutorial: the originals judged their GANs by eye; these scores let a user
 compare a port with its tutorial, or one run with another, by more than losses.
 """
-import argparse
 import json
-import os
 
 import numpy as np
 
 from common import cli, features
 from common.callbacks import SCORES, StepCallback
-from common.checkpoint import checkpoint_file, read_state
 from common.errors import UserError
 from common.metrics import FeatureStatistics, fid, kid
 
@@ -63,40 +59,6 @@ def chosen_metrics(args, allowed):
     if unknown or not chosen:
         raise UserError(f"--metrics {args.metrics}: choose from {', '.join(allowed)}")
     return chosen
-
-
-def find_run(path, checkpoints_name="checkpoints"):
-    """(output_dir, saved options as a Namespace, checkpoint folder) of a run, from its
-    --output-dir or its checkpoint folder."""
-    if not os.path.isdir(path):
-        raise UserError(f"--checkpoint {path} does not exist")
-    for output_dir in (path, os.path.dirname(os.path.abspath(path))):
-        options_path = os.path.join(output_dir, "options.json")
-        if os.path.isfile(options_path):
-            break
-    else:
-        raise UserError(f"--checkpoint {path} is not a training run (no options.json in it or "
-                        "beside it); pass a run's --output-dir")
-    with open(options_path) as f:
-        options = argparse.Namespace(**json.load(f))
-    name = getattr(options, "checkpoint_dir", None) or checkpoints_name
-    checkpoint_dir = os.path.join(output_dir, name)
-    if read_state(checkpoint_dir) is None:
-        raise UserError(f"{output_dir} has no checkpoint yet ({checkpoint_dir}/state.json)")
-    return output_dir, options, checkpoint_dir
-
-
-def load_weights(network, checkpoint_dir, name):
-    """Load `name`.weights.h5 of the current checkpoint into `network`, clearly failing for a
-    file of other networks."""
-    path = checkpoint_file(checkpoint_dir, f"{name}.weights.h5")
-    if path is None or not os.path.isfile(path):
-        raise UserError(f"{checkpoint_dir} has no {name}.weights.h5")
-    try:
-        network.load_weights(path)
-    except (ValueError, OSError, KeyError) as error:
-        raise UserError(f"{path} does not fit this run's {name} "
-                        f"({str(error).splitlines()[0]})") from error
 
 
 class Scorer:
@@ -175,13 +137,10 @@ def add_training_flags(parser, metrics, features_default):
     return group
 
 
-FEATURE_METRICS = ("fid", "kid", "class_accuracy", "confidence")
-
-
 def training_extractor(args, metrics):
     """The extractor --eval-every needs, made (and so checked) at start-up; None when no
     chosen metric uses features."""
-    if not args.eval_every or not set(FEATURE_METRICS) & set(metrics):
+    if not args.eval_every or not set(GENERATOR_METRICS) & set(metrics):
         return None
     return features.extractor(args.features, args.classifier, args.inception_weights)
 

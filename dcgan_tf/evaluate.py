@@ -10,9 +10,9 @@ import numpy as np
 
 from common import cli, features
 from common.callbacks import draw_latents
-from common.evaluation import (GENERATOR_METRICS, chosen_metrics, evaluate_parser, find_run,
-                               load_weights, print_scores, score_generator)
-from dcgan_tf.train import build_gan, folder_data, mnist_data, networks, sample_images
+from common.evaluation import (GENERATOR_METRICS, chosen_metrics, evaluate_parser, print_scores,
+                               score_generator)
+from dcgan_tf.run import folder_data, load_run, mnist_data, sample_images
 
 
 def sample(gan, args):
@@ -43,16 +43,6 @@ def generator_scores(gan, args, extractor, metrics, num_samples, batch_size=100,
     return score_generator(extractor, metrics, sample(gan, args),
                            real_batches(args, batch_size, num_samples), num_samples, batch_size,
                            seed)
-
-
-def load_run(checkpoint, data_dir=None):
-    """(gan with the run's generator loaded, the run's options)."""
-    _, options, checkpoint_dir = find_run(checkpoint)
-    if data_dir:
-        options.data_dir = data_dir
-    gan = build_gan(options)
-    load_weights(networks(gan)["generator"], checkpoint_dir, "generator")
-    return gan, options
 
 
 @cli.exits_cleanly

@@ -7,12 +7,11 @@ import os
 
 import numpy as np
 
-from common import cli
+from common import cli, rundir
 from common.callbacks import draw_latents
 from common.evaluation import generate_parser
 from common.grid import save_grid
-from dcgan_tf.evaluate import load_run
-from dcgan_tf.train import sample_images, value_range
+from dcgan_tf.run import load_run, sample_images, value_range
 
 
 @cli.exits_cleanly
@@ -20,7 +19,7 @@ def main(argv=None):
     args = generate_parser("dcgan_tf", __doc__, 64,
                            "samples (conditional: per class)").parse_args(argv)
     gan, options = load_run(args.checkpoint)
-    cli.claim_output_dir(args.output_dir)
+    rundir.claim_output_dir(args.output_dir)
     rng = np.random.default_rng(args.seed)
     count = args.num * (10 if options.mnist else 1)
     z = draw_latents(rng, (count, options.z_dim), options.z_dist)

@@ -4,8 +4,6 @@
 0 random grid, 1 per-z-dimension sweeps (grids), 2 sweeps around a small random z (GIFs),
 3 sweeps from z = 0 (GIFs), 4 as 3 plus one merged GIF of all dimensions.
 """
-import argparse
-import json
 import math
 import os
 import time
@@ -13,11 +11,10 @@ import time
 import numpy as np
 
 from common import cli
-from common.checkpoint import checkpoint_file
 from common.errors import UserError
 from common.grid import image_manifold_size, merge, save_gif, save_grid
 from common.images import to_uint8
-from dcgan_tf.train import build_gan, networks, sample_images, value_range
+from dcgan_tf.run import load_run, sample_images, value_range
 
 
 def random_labels(args, rng):
@@ -79,25 +76,6 @@ def visualize(gan, args, option, sample_dir=None, seed=None):
     else:
         raise UserError(f"--option {option} is not one of 0, 1, 2, 3, 4")
     return written
-
-
-def load_run(checkpoint_dir):
-    """Rebuild the run's networks from options.json beside checkpoint_dir; load the weights."""
-    options_path = os.path.join(os.path.dirname(os.path.abspath(checkpoint_dir)),
-                                "options.json")
-    weights = checkpoint_file(checkpoint_dir, "generator.weights.h5")
-    if not os.path.exists(options_path) or weights is None or not os.path.exists(weights):
-        raise UserError(f"{checkpoint_dir} holds no trained run (needs a checkpoint and "
-                        "options.json beside it); train with python -m dcgan_tf.train")
-    with open(options_path) as f:
-        args = argparse.Namespace(**json.load(f))
-    gan = build_gan(args)
-    try:
-        networks(gan)["generator"].load_weights(weights)
-    except ValueError as error:
-        raise UserError(f"the generator in {checkpoint_dir} does not match the networks of "
-                        f"its options.json ({str(error).splitlines()[0]})") from error
-    return gan, args
 
 
 @cli.exits_cleanly

@@ -10,14 +10,9 @@ import numpy as np
 
 from common import cli, features
 from common.callbacks import draw_latents
-from common.evaluation import (chosen_metrics, evaluate_parser, find_run, load_weights,
-                               print_scores, score_generator)
+from common.evaluation import chosen_metrics, evaluate_parser, print_scores, score_generator
 from common.data import ImageFolder, list_images
-from ogan_keras.gan import OGAN
-from ogan_keras.model import build_encoder, build_generator
-from ogan_keras.train import image_spec
-
-METRICS = ("fid", "kid", "reconstruction_ratio")
+from ogan_keras.run import METRICS, image_spec, load_run
 
 
 def real_images(data, img_dim, batch_size, count, seed=0):
@@ -64,15 +59,6 @@ def scores(gan, data, img_dim, extractor, metrics, num_samples, batch_size=50, s
         out.update(reconstruction_scores(gan, real_images(data, img_dim, batch_size, count, seed),
                                          count, np.random.default_rng(seed)))
     return out
-
-
-def load_run(checkpoint):
-    _, options, checkpoint_dir = find_run(checkpoint)
-    gan = OGAN(build_encoder(options.img_dim, options.z_dim),
-               build_generator(options.img_dim, options.z_dim))
-    load_weights(gan.encoder, checkpoint_dir, "encoder")
-    load_weights(gan.generator, checkpoint_dir, "generator")
-    return gan, options
 
 
 @cli.exits_cleanly

@@ -8,15 +8,14 @@ import os
 
 import numpy as np
 
-from common import cli
+from common import cli, rundir
 from common.callbacks import draw_latents
 from common.data import image_folder
 from common.evaluation import generate_parser
 from common.grid import save_grid
-from ogan_keras.evaluate import load_run
-from ogan_keras.train import (INTERPOLATION_PAIRS, INTERPOLATION_STEPS, RECONSTRUCTIONS,
-                              fixed_real_images, image_spec, interpolation_grid,
-                              reconstruction_grid)
+from ogan_keras.run import (INTERPOLATION_PAIRS, INTERPOLATION_STEPS, RECONSTRUCTIONS,
+                            fixed_real_images, image_spec, interpolation_grid, load_run,
+                            reconstruction_grid)
 
 
 @cli.exits_cleanly
@@ -27,7 +26,7 @@ def main(argv=None):
     gan, options = load_run(args.checkpoint)
     folder = image_folder(args.data or options.data, image_spec(options.img_dim), 1,
                           seed=args.seed, limit=2 * RECONSTRUCTIONS)
-    cli.claim_output_dir(args.output_dir)
+    rundir.claim_output_dir(args.output_dir)
     z = draw_latents(np.random.default_rng(args.seed), (args.num, options.z_dim))
     samples = gan.generator.predict(z, verbose=0)
     reconstructions = reconstruction_grid(gan)(fixed_real_images(folder, RECONSTRUCTIONS))

@@ -1,17 +1,55 @@
-"""Scores of a trained pix2pix run on a folder of examples:
+"""pix2pix's test mode (`python -m pix2pix_tf.train --mode test`, images and index.html) and
+the scores of a trained run on a folder of examples:
 `python -m pix2pix_tf.evaluate --checkpoint runs/facades_train --input_dir data/facades/val`
 prints one JSON line with the mean PSNR and SSIM of the outputs against the targets (and, for
 --lab_colorization runs, the mean |ab| error beside an all-grey guess's), over test-mode
 outputs (no flip, 256x256, dropout and batch statistics on, as the original's test mode).
 """
+import math
+import os
+import time
+
 import numpy as np
 
-from common import cli
+from common import cli, rundir
 from common.data import list_paired_images
-from common.evaluation import find_run, load_weights, print_scores
-from pix2pix_tf.train import build_model, displayable, fixed_examples, image_scores
+from common.errors import UserError
+from common.evaluation import print_scores
+from pix2pix_tf.run import (append_index, build_model, displayable, fixed_examples,
+                            image_scores, load_generator, save_images, write_scores)
 
 METRICS = ("psnr", "ssim", "ab_error")
+
+
+def test(args, paths, model):
+    """One pass over input_dir: images/{name}-{inputs,outputs,targets}.png and index.html."""
+    load_generator(args, model)
+    max_steps = math.ceil(len(paths) / args.batch_size)
+    if args.max_steps is not None:
+        max_steps = min(max_steps, args.max_steps)
+    start, index_path, rows = time.time(), None, []
+    for step in range(max_steps):
+        batch = paths[step * args.batch_size:(step + 1) * args.batch_size]
+        names, inputs, targets = fixed_examples(args, batch, len(batch))
+        if inputs is None:
+            continue
+        outputs = model.generator(inputs, training=True).numpy()
+        shown = displayable(args, inputs, targets, outputs)
+        filesets = save_images(args, names, shown)
+        scores = image_scores(args, targets, outputs, shown)
+        for fileset, score in zip(filesets, scores):
+            fileset.update(score)
+            rows.append({"name": fileset["name"], **score})
+            print("evaluated image", fileset["name"])
+        index_path = append_index(args, filesets, scores=list(scores[0]))
+    if index_path is None:
+        raise UserError(f"no image of --input_dir {args.input_dir} was evaluated "
+                        f"(max_steps {max_steps}, or none could be read)")
+    print("wrote index at", index_path)
+    means = write_scores(os.path.join(args.output_dir, "scores.csv"), rows)
+    print("mean", "  ".join(f"{name} {value:.4f}" for name, value in means.items()))
+    print("rate", (time.time() - start) / max_steps)
+    return means
 
 
 def dataset_scores(args, model, paths, limit=None, batch_size=1):
@@ -39,9 +77,10 @@ def main(argv=None):
                         help="score at most this many examples (default: all)")
     parser.add_argument("--batch-size", type=cli.positive_int, default=1)
     args = parser.parse_args(argv)
-    _, options, checkpoint_dir = find_run(args.checkpoint)
+    run = rundir.find_run(args.checkpoint)
+    options = run.options
     model = build_model(options)
-    load_weights(model.generator, checkpoint_dir, "generator")
+    run.load(model.generator, "generator")
     paths = list_paired_images(args.input_dir or options.input_dir,
                                split=not options.lab_colorization)
     return print_scores(dataset_scores(options, model, paths, args.num_samples,

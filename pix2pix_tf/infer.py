@@ -14,7 +14,7 @@ from common import cli
 from common.errors import UserError
 from common.images import read_image, resize, to_unit
 from pix2pix_tf.model import CROP_SIZE
-from pix2pix_tf.train import to_uint8
+from pix2pix_tf.run import to_uint8
 
 
 def translate(model, image):

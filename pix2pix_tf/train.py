@@ -4,218 +4,27 @@ Ports pix2pix.py's argparse flags, main() (train / test / export), its progress,
 display and save cadence, options.json and index.html.
 """
 import argparse
-import csv
-import json
 import math
 import os
-import sys
 import time
 
 import keras
 import numpy as np
 import tensorflow as tf
-from PIL import Image
 
-from common import cli
+from common import cli, rundir
 from common.callbacks import LossHistory, SampleGif, StepCallback, tensorboard_writer
-from common.checkpoint import Checkpoint, checkpoint_file, fit_resumable
-from common.color import deprocess_lab, lab_to_rgb
+from common.checkpoint import Checkpoint, fit_resumable
 from common.data import ImageFolder, ImageSpec, list_paired_images, paired_transform
 from common.evaluation import Evaluation
 from common.errors import UserError
-from common.images import read_image, to_unit
-from pix2pix_tf.gan import LOSSES, Pix2Pix
-from pix2pix_tf.model import CROP_SIZE, build_discriminator, build_generator
+from pix2pix_tf.evaluate import dataset_scores, test
+from pix2pix_tf.gan import LOSSES
+from pix2pix_tf.model import CROP_SIZE
+from pix2pix_tf.run import (NETWORK_OPTIONS, append_index, build_model, displayable,
+                            fixed_examples, load_generator, parameter_count, parse_options,
+                            restore_options, save_images, to_uint8)
 
-RESTORED_OPTIONS = ("which_direction", "ngf", "ndf", "lab_colorization")
-NETWORK_OPTIONS = ["which_direction", "ngf", "ndf", "lab_colorization", "separable_conv"]
-
-
-def parse_args(argv):
-    parser = cli.parser("pix2pix_tf", "pix2pix (affinelayer/pix2pix-tensorflow): U-Net + "
-                                      "PatchGAN image-to-image translation.")
-    add = parser.add_argument
-    add("--input_dir", help="path to folder containing images")
-    add("--mode", required=True, choices=["train", "test", "export"])
-    add("--checkpoint", default=None,
-        help="directory with checkpoint to resume training from or use for testing")
-    add("--max_steps", type=cli.non_negative_int, help="number of training steps (0 means 0)")
-    add("--max_epochs", type=cli.non_negative_int, help="number of training epochs")
-    add("--summary_freq", type=cli.non_negative_int, default=100, help="update summaries every summary_freq steps")
-    add("--progress_freq", type=cli.non_negative_int, default=50, help="display progress every progress_freq steps")
-    add("--display_freq", type=cli.non_negative_int, default=0,
-        help="write current training images every display_freq steps")
-    add("--save_freq", type=cli.non_negative_int, default=5000,
-        help="save model every save_freq steps, 0 to disable")
-    add("--separable_conv", action="store_true", help="use separable convolutions in the generator")
-    add("--aspect_ratio", type=cli.positive_float, default=1.0,
-        help="aspect ratio of output images (width/height)")
-    add("--lab_colorization", action="store_true",
-        help="split input image into brightness (A) and color (B)")
-    add("--batch_size", type=cli.positive_int, default=1, help="number of images in batch")
-    add("--which_direction", type=str, default="AtoB", choices=["AtoB", "BtoA"])
-    add("--ngf", type=cli.positive_int, default=64, help="number of generator filters in first conv layer")
-    add("--ndf", type=cli.positive_int, default=64,
-        help="number of discriminator filters in first conv layer")
-    add("--scale_size", type=cli.positive_int, default=286,
-        help="scale images to this size before cropping to 256x256")
-    add("--flip", dest="flip", action="store_true", help="flip images horizontally")
-    add("--no_flip", dest="flip", action="store_false", help="don't flip images horizontally")
-    parser.set_defaults(flip=True)
-    add("--lr", type=cli.positive_float, default=0.0002, help="initial learning rate for adam")
-    add("--beta1", type=cli.unit_fraction, default=0.5, help="momentum term of adam")
-    add("--l1_weight", type=cli.non_negative_float, default=100.0, help="weight on L1 term for generator gradient")
-    add("--gan_weight", type=cli.non_negative_float, default=1.0, help="weight on GAN term for generator gradient")
-    add("--output_filetype", default="png", choices=["png", "jpeg"])
-    add("--eval-every", type=cli.non_negative_int, default=0,
-        help="score PSNR/SSIM (Lab: |ab| error) on --num-samples training examples every N "
-             "steps into history.csv, losses.png and TensorBoard (0: never)")
-    add("--num-samples", type=cli.positive_int, default=100,
-        help="examples scored by --eval-every")
-    cli.add_common_flags(parser, "pix2pix_tf")
-    return parser.parse_args(argv)
-
-
-def restore_options(args):
-    """Test and export take the networks' options from the checkpoint's options.json."""
-    if args.checkpoint is None:
-        raise UserError(f"--mode {args.mode} needs --checkpoint DIR (a training run's "
-                        "--output_dir)")
-    path = os.path.join(args.checkpoint, "options.json")
-    if not os.path.exists(path):
-        raise UserError(f"--checkpoint {args.checkpoint} has no options.json; point it at a "
-                        "training run's --output_dir")
-    with open(path) as f:
-        saved = json.load(f)
-    for key in RESTORED_OPTIONS + ("separable_conv",):
-        if key in saved:
-            print("loaded", key, "=", saved[key])
-            setattr(args, key, saved[key])
-    # disable these features in test mode
-    args.scale_size, args.flip = CROP_SIZE, False
-
-
-def channels(args):
-    """(input channels, target channels): Lab colorization maps L (1) to ab (2)."""
-    if not args.lab_colorization:
-        return 3, 3
-    return (1, 2) if args.which_direction == "AtoB" else (2, 1)
-
-
-def build_model(args):
-    c_in, c_out = channels(args)
-    model = Pix2Pix(build_generator(args.ngf, c_in, c_out, args.separable_conv, seed=args.seed),
-                    build_discriminator(args.ndf, c_in, c_out), args.gan_weight, args.l1_weight)
-    model.compile(keras.optimizers.Adam(args.lr, beta_1=args.beta1, epsilon=1e-8),
-                  keras.optimizers.Adam(args.lr, beta_1=args.beta1, epsilon=1e-8),
-                  **cli.compile_options(args))
-    return model
-
-
-def parameter_count(model):
-    return sum(int(np.prod(v.shape)) for v in model.generator.trainable_variables
-               + model.discriminator.trainable_variables)
-
-
-# ---- images out ----
-
-def to_uint8(images):
-    """tf.image.convert_image_dtype(saturate=True): clip to [0, 1], x 255.5, truncate."""
-    return np.floor(np.clip(images, 0.0, 1.0) * 255.5).clip(0, 255).astype(np.uint8)
-
-
-def augment(color, brightness):
-    """pix2pix's augment: RGB from ab channels and an L channel, both in [-1, 1] form."""
-    return np.asarray(lab_to_rgb(deprocess_lab(brightness, color)))
-
-
-def displayable(args, inputs, targets, outputs):
-    """(inputs, targets, outputs) as RGB or grey [0, 1] images, as the original's convert."""
-    deprocess = lambda x: (np.asarray(x) + 1) / 2
-    if args.lab_colorization and args.which_direction == "AtoB":
-        return deprocess(inputs), augment(targets, inputs), augment(outputs, inputs)
-    if args.lab_colorization:
-        return augment(inputs, targets), deprocess(targets), deprocess(outputs)
-    return deprocess(inputs), deprocess(targets), deprocess(outputs)
-
-
-def save_image(image, path, aspect_ratio):
-    image = to_uint8(image)
-    pil = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
-    if aspect_ratio != 1.0:
-        pil = pil.resize((int(round(CROP_SIZE * aspect_ratio)), CROP_SIZE), Image.BICUBIC)
-    pil.save(path)
-
-
-def save_images(args, names, batches, step=None):
-    """images/[{step:08d}-]{name}-{inputs,outputs,targets}.png; returns index filesets."""
-    image_dir = os.path.join(args.output_dir, "images")
-    os.makedirs(image_dir, exist_ok=True)
-    filesets = []
-    for i, name in enumerate(names):
-        fileset = {"name": name, "step": step}
-        for kind, images in zip(("inputs", "targets", "outputs"), batches):
-            filename = f"{name}-{kind}.png" if step is None else f"{step:08d}-{name}-{kind}.png"
-            fileset[kind] = filename
-            save_image(images[i], os.path.join(image_dir, filename), args.aspect_ratio)
-        filesets.append(fileset)
-    return filesets
-
-
-def append_index(args, filesets, step=False, scores=()):
-    """index.html with a name / input / output / target table (and a step column; test mode
-    adds the named score columns, which the port adds to the original's table)."""
-    index_path = os.path.join(args.output_dir, "index.html")
-    if os.path.exists(index_path):
-        index = open(index_path, "a")
-    else:
-        index = open(index_path, "w")
-        index.write("<html><body><table><tr>")
-        if step:
-            index.write("<th>step</th>")
-        index.write("<th>name</th><th>input</th><th>output</th><th>target</th>")
-        index.write("".join(f"<th>{name}</th>" for name in scores) + "</tr>\n")
-    with index:
-        for fileset in filesets:
-            index.write("<tr>")
-            if step:
-                index.write(f"<td>{fileset['step']}</td>")
-            index.write(f"<td>{fileset['name']}</td>")
-            for kind in ("inputs", "outputs", "targets"):
-                index.write(f"<td><img src='images/{fileset[kind]}'></td>")
-            index.write("".join(f"<td>{fileset[name]:.4f}</td>" for name in scores))
-            index.write("</tr>\n")
-    return index_path
-
-
-def image_scores(args, targets, outputs, shown):
-    """Per image: PSNR and SSIM (tf.image, max_val 1) of the displayed output against the
-    displayed target; with Lab colorization AtoB also the mean |ab| error in Lab units and
-    that of an all-grey guess (ab = 0), which says whether colour was learned at all."""
-    _, shown_targets, shown_outputs = (tf.constant(np.asarray(x, np.float32)) for x in shown)
-    scores = {"psnr": tf.image.psnr(shown_targets, shown_outputs, max_val=1.0).numpy(),
-              "ssim": tf.image.ssim(shown_targets, shown_outputs, max_val=1.0).numpy()}
-    if args.lab_colorization and args.which_direction == "AtoB":
-        targets, outputs = np.asarray(targets), np.asarray(outputs)
-        scores["ab_error"] = np.abs(outputs - targets).mean(axis=(1, 2, 3)) * 110
-        scores["grey_ab_error"] = np.abs(targets).mean(axis=(1, 2, 3)) * 110
-    return [{name: float(values[i]) for name, values in scores.items()}
-            for i in range(len(outputs))]
-
-
-def write_scores(path, rows):
-    """scores.csv: one row per image, then the means (name "mean"); returns the means."""
-    names = [k for k in rows[0] if k != "name"]
-    means = {name: float(np.mean([row[name] for row in rows])) for name in names}
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=["name", *names])
-        writer.writeheader()
-        writer.writerows(rows)
-        writer.writerow({"name": "mean", **means})
-    return means
-
-
-# ---- data ----
 
 def examples(args, paths):
     """(ImageFolder, transform): images decoded once into the cache, pix2pix's pairing in
@@ -226,27 +35,6 @@ def examples(args, paths):
     transform = paired_transform(args.which_direction, args.lab_colorization, args.scale_size,
                                  CROP_SIZE, args.flip, seed=args.seed)
     return folder, transform
-
-
-def fixed_examples(args, paths, count):
-    """The first `count` readable examples, unshuffled and unaugmented: names, inputs,
-    targets. Unreadable files are reported and passed over."""
-    transform = paired_transform(args.which_direction, args.lab_colorization, CROP_SIZE,
-                                 CROP_SIZE, flip=False)
-    names, pairs = [], []
-    for path in paths:
-        try:
-            image = read_image(path)
-        except UserError as error:
-            print(f"warning: skipped unreadable image: {error}", file=sys.stderr)
-            continue
-        names.append(os.path.splitext(os.path.basename(path))[0])
-        pairs.append(transform(tf.constant(to_unit(image))))
-        if len(pairs) == count:
-            break
-    if not pairs:
-        return names, None, None
-    return names, np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
 
 
 # ---- train ----
@@ -369,7 +157,6 @@ def train(args, paths, model):
                           initial_step=checkpoint.step)
     evaluation = []
     if args.eval_every:
-        from pix2pix_tf.evaluate import dataset_scores  # evaluate builds on this module
         test_args = argparse.Namespace(**{**vars(args), "scale_size": CROP_SIZE, "flip": False})
         evaluation.append(Evaluation(
             lambda: dataset_scores(test_args, model, paths, args.num_samples), history,
@@ -387,52 +174,7 @@ def train(args, paths, model):
     return model
 
 
-# ---- test and export ----
-
-def load_generator(args, model):
-    weights = checkpoint_file(os.path.join(args.checkpoint, "checkpoints"),
-                              "generator.weights.h5")
-    if weights is None or not os.path.exists(weights):
-        raise UserError(f"--checkpoint {args.checkpoint} holds no trained generator (no "
-                        "checkpoints/state.json); point it at a training run's --output_dir")
-    print("loading model from checkpoint")
-    try:
-        model.generator.load_weights(weights)
-    except ValueError as error:
-        raise UserError(f"the generator in {args.checkpoint} does not match the networks of "
-                        f"its options.json ({str(error).splitlines()[0]})") from error
-
-
-def test(args, paths, model):
-    """One pass over input_dir: images/{name}-{inputs,outputs,targets}.png and index.html."""
-    load_generator(args, model)
-    max_steps = math.ceil(len(paths) / args.batch_size)
-    if args.max_steps is not None:
-        max_steps = min(max_steps, args.max_steps)
-    start, index_path, rows = time.time(), None, []
-    for step in range(max_steps):
-        batch = paths[step * args.batch_size:(step + 1) * args.batch_size]
-        names, inputs, targets = fixed_examples(args, batch, len(batch))
-        if inputs is None:
-            continue
-        outputs = model.generator(inputs, training=True).numpy()
-        shown = displayable(args, inputs, targets, outputs)
-        filesets = save_images(args, names, shown)
-        scores = image_scores(args, targets, outputs, shown)
-        for fileset, score in zip(filesets, scores):
-            fileset.update(score)
-            rows.append({"name": fileset["name"], **score})
-            print("evaluated image", fileset["name"])
-        index_path = append_index(args, filesets, scores=list(scores[0]))
-    if index_path is None:
-        raise UserError(f"no image of --input_dir {args.input_dir} was evaluated "
-                        f"(max_steps {max_steps}, or none could be read)")
-    print("wrote index at", index_path)
-    means = write_scores(os.path.join(args.output_dir, "scores.csv"), rows)
-    print("mean", "  ".join(f"{name} {value:.4f}" for name, value in means.items()))
-    print("rate", (time.time() - start) / max_steps)
-    return means
-
+# ---- export ----
 
 def export_model(generator):
     """An image-to-image model: sRGB [0, 1] 256x256x3 in, sRGB [0, 1] out."""
@@ -455,7 +197,7 @@ def export(args, model):
 
 @cli.exits_cleanly
 def main(argv=None):
-    args = parse_args(argv)
+    args = parse_options(argv)
     # Before any other TensorFlow work: MultiWorkerMirroredStrategy must come first.
     strategy = cli.setup(args)
     if args.mode in ("test", "export"):
@@ -467,9 +209,9 @@ def main(argv=None):
     paths = [] if args.mode == "export" else \
         list_paired_images(args.input_dir, split=not args.lab_colorization)
     if args.mode == "train":
-        cli.prepare_output_dir(args, NETWORK_OPTIONS)
+        rundir.prepare_output_dir(args, NETWORK_OPTIONS)
     else:
-        cli.claim_output_dir(args.output_dir)
+        rundir.claim_output_dir(args.output_dir)
     for key, value in sorted(vars(args).items()):
         print(key, "=", value)
     with strategy.scope():

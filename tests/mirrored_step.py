@@ -41,7 +41,7 @@ LEARNING_RATE, MOMENTUM = 1e-3, 0.5
 def acgan(data_dir):
     from acgan_mnist import model
     from acgan_mnist.gan import ACGAN
-    from acgan_mnist.train import batches, scale
+    from acgan_mnist.run import batches, scale
 
     def build():
         gan = ACGAN(model.build_generator(), model.build_discriminator())
@@ -55,7 +55,8 @@ def acgan(data_dir):
 
 def dcgan(data_dir):
     import argparse
-    from dcgan_tf.train import build_gan, training_data
+    from dcgan_tf.run import build_gan
+    from dcgan_tf.train import training_data
     args = argparse.Namespace(
         arch="dcgan", dataset="mnist", data_dir=os.path.dirname(data_dir), batch_size=8,
         n_critic=5, train_size=np.inf, z_dim=8, z_dist="uniform_signed", seed=3, mnist=True,

@@ -1,10 +1,11 @@
 import argparse
 import json
-import os
 
+import keras
 import pytest
 
-from common import cli
+from common import cli, rundir
+from common.checkpoint import Checkpoint
 from common.errors import UserError
 
 
@@ -16,8 +17,11 @@ def make_args(tmp_path, argv=()):
 
 
 def fake_checkpoint(tmp_path):
-    os.makedirs(tmp_path / "checkpoints", exist_ok=True)
-    (tmp_path / "checkpoints" / "state.json").write_text('{"step": 1, "epoch": 1}')
+    """A real checkpoint (step 1) of a one-layer network in tmp_path/checkpoints."""
+    network = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    checkpoint = Checkpoint(str(tmp_path / "checkpoints"), {"net": network}, {})
+    checkpoint.step = checkpoint.epoch = 1
+    checkpoint.save()
 
 
 def test_shared_flags_and_defaults(tmp_path):
@@ -29,20 +33,20 @@ def test_shared_flags_and_defaults(tmp_path):
 
 
 def test_options_json_and_refusal_on_network_change(tmp_path):
-    cli.prepare_output_dir(make_args(tmp_path), ["z_dim"])
+    rundir.prepare_output_dir(make_args(tmp_path), ["z_dim"])
     assert json.loads((tmp_path / "options.json").read_text())["z_dim"] == 100
     fake_checkpoint(tmp_path)
-    cli.prepare_output_dir(make_args(tmp_path, ["--epochs", "9"]), ["z_dim"])
+    rundir.prepare_output_dir(make_args(tmp_path, ["--epochs", "9"]), ["z_dim"])
     with pytest.raises(UserError, match="z_dim: saved 100, now 64"):
-        cli.prepare_output_dir(make_args(tmp_path, ["--z_dim", "64"]), ["z_dim"])
+        rundir.prepare_output_dir(make_args(tmp_path, ["--z_dim", "64"]), ["z_dim"])
 
 
 def test_fresh_removes_previous_run(tmp_path):
-    cli.prepare_output_dir(make_args(tmp_path), ["z_dim"])
+    rundir.prepare_output_dir(make_args(tmp_path), ["z_dim"])
     fake_checkpoint(tmp_path)
     (tmp_path / "history.csv").write_text("epoch\n1\n")
-    cli.prepare_output_dir(make_args(tmp_path, ["--z_dim", "64", "--fresh"]), ["z_dim"])
-    assert not cli.has_checkpoint(str(tmp_path / "checkpoints"))
+    rundir.prepare_output_dir(make_args(tmp_path, ["--z_dim", "64", "--fresh"]), ["z_dim"])
+    assert not rundir.has_checkpoint(str(tmp_path / "checkpoints"))
     assert not (tmp_path / "history.csv").exists()
 
 

@@ -8,6 +8,7 @@ import tensorflow as tf
 from PIL import Image
 
 from dcgan_tf import model, train, visualize
+from dcgan_tf.run import parse_options
 from dcgan_tf.gan import DCGAN, WGAN, with_critic_noise
 from conftest import saved_counters, write_images, write_mnist_dir
 
@@ -198,7 +199,7 @@ def test_corrupt_jpeg_is_skipped_and_counted(tmp_path, capsys):
 def test_mnist_batches_are_the_same_slices_every_epoch(tmp_path):
     """carpedm20's index loop: batch_idxs slices of the seed-547 order, the same each epoch."""
     write_mnist_dir(str(tmp_path / "data" / "mnist"), 16, 5)  # 21 images: 10 batches of 2
-    args = train.parse_args(["--dataset", "mnist", "--data_dir", str(tmp_path / "data"),
+    args = parse_options(["--dataset", "mnist", "--data_dir", str(tmp_path / "data"),
                              "--batch_size", "2"])
     data, steps, size, first = train.training_data(args, None)
     assert (steps, size) == (10, 21)

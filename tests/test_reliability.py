@@ -16,7 +16,8 @@ import pytest
 
 from acgan_mnist.gan import ACGAN
 from acgan_mnist.model import build_discriminator, build_generator
-from common.checkpoint import Checkpoint, OutputLock
+from common.checkpoint import Checkpoint
+from common.rundir import OutputLock
 from conftest import saved_counters, write_images, write_mnist_dir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -70,7 +71,7 @@ def dcgan_args(data_dir, output_dir, epochs):
 def restore_dcgan(output_dir):
     """Rebuild the run's networks from its options.json and restore its checkpoint."""
     import argparse
-    from dcgan_tf.train import build_gan, networks
+    from dcgan_tf.run import build_gan, networks
     with open(output_dir / "options.json") as f:
         args = argparse.Namespace(**json.load(f))
     gan = build_gan(args)
@@ -329,4 +330,39 @@ def test_sigkill_at_random_points_always_leaves_a_loadable_checkpoint(tmp_path, 
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"at step {previous}\n [*] Load SUCCESS" in result.stdout
     final, _ = saved_counters(out / "checkpoints")
-    assert sorted(os.listdir(out / "checkpoints")) == ["state.json", f"step-{final:09d}"]
+    # the newest checkpoint and the one before it (resume's fall-back)
+    assert sorted(os.listdir(out / "checkpoints"))[-2:] == ["state.json", f"step-{final:09d}"]
+    assert len([n for n in os.listdir(out / "checkpoints") if n.startswith("step-")]) == 2
+
+
+def truncate(path, fraction=3):
+    size = os.path.getsize(path)
+    with open(path, "r+b") as f:
+        f.truncate(size // fraction)
+
+
+def test_damaged_checkpoints_fall_back_to_the_newest_intact_one(tmp_path, tiny_mnist):
+    out = tmp_path / "run"
+    checkpoints = out / "checkpoints"
+    assert run("dcgan_tf.train", *dcgan_args(tiny_mnist, out, 1)).returncode == 0
+    assert saved_counters(checkpoints)[0] == 10
+    # the newest checkpoint cut short: resume from step 9, the damaged folder kept aside
+    truncate(checkpoints / "step-000000010" / "discriminator.weights.h5")
+    result = run("dcgan_tf.train", *dcgan_args(tiny_mnist, out, 2))
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    warning = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1 and "step-000000010" in warning[0] \
+        and "discriminator.weights.h5" in warning[0], warning
+    assert "at step 9\n" in result.stdout
+    assert (checkpoints / "damaged-step-000000010" / "discriminator.weights.h5").exists()
+    assert saved_counters(checkpoints) == (29, 2)  # step 9 was inside epoch 1: it runs again
+    # state.json garbage: the step folders say where the run stood
+    (checkpoints / "state.json").write_text("{not json")
+    result = run("dcgan_tf.train", *dcgan_args(tiny_mnist, out, 3))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "at step 29\n" in result.stdout and saved_counters(checkpoints) == (39, 3)
+    # nothing intact left: one error line naming --fresh, every folder kept
+    for folder in checkpoints.glob("step-*"):
+        truncate(folder / "generator.weights.h5")
+    assert_user_error(run("dcgan_tf.train", *dcgan_args(tiny_mnist, out, 4)), "--fresh")
+    assert len(list(checkpoints.glob("damaged-step-*"))) == 3

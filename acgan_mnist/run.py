@@ -1,0 +1,78 @@
+"""An AC-GAN run rebuilt from its options: the flags of `python -m acgan_mnist.train` (saved as
+options.json), the data as mnist_acgan.py fed it, the compiled GAN, and sampling.
+
+train, evaluate, generate and import_original all build on this module; none of them imports
+another's command line.
+"""
+import keras
+import numpy as np
+import tensorflow as tf
+
+from acgan_mnist.gan import ACGAN, random_inputs
+from acgan_mnist.model import NUM_CLASSES, build_discriminator, build_generator
+from common import cli, rundir
+from common.data import with_random
+from common.evaluation import GENERATOR_METRICS, add_training_flags
+
+NETWORK_OPTIONS = ["latent_size"]
+
+
+def parse_options(argv=None):
+    """The options of a run: `python -m acgan_mnist.train`'s flags with their defaults."""
+    parser = cli.parser("acgan_mnist", "AC-GAN on MNIST (Keras examples/mnist_acgan.py).")
+    parser.add_argument("--epochs", type=cli.positive_int, default=100)
+    parser.add_argument("--batch-size", type=cli.positive_int, default=100)
+    parser.add_argument("--latent-size", type=cli.positive_int, default=100)
+    parser.add_argument("--lr", type=cli.positive_float, default=0.0002,
+                        help="Adam learning rate (both)")
+    parser.add_argument("--beta-1", type=cli.unit_fraction, default=0.5, help="Adam beta_1 (both)")
+    parser.add_argument("--data-dir", default=None,
+                        help="IDX directory (raw or .gz; Fashion-MNIST works) or .npz; "
+                             "default: keras.datasets.mnist")
+    parser.add_argument("--steps-per-epoch", type=cli.positive_int, default=None,
+                        help="batches per epoch (default: the whole training set)")
+    add_training_flags(parser, GENERATOR_METRICS, "classifier")
+    cli.add_common_flags(parser, "acgan_mnist", seed=1337)
+    return parser.parse_args(argv)
+
+
+def scale(images):
+    """uint8 N x 28 x 28 -> float32 N x 28 x 28 x 1 in [-1, 1], (x - 127.5) / 127.5."""
+    return ((images.astype(np.float32) - 127.5) / 127.5)[..., None]
+
+
+def batches(images, labels, batch_size, repeat, latent_size, seed):
+    """In order, unshuffled, last batch kept short: the example's index slicing; each batch
+    with its train step's noise and sampled classes (random_inputs)."""
+    data = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int32)))
+    data = data.batch(batch_size)
+    data = with_random(data.repeat() if repeat else data, random_inputs(latent_size), seed)
+    return data.prefetch(tf.data.AUTOTUNE)
+
+
+def build_gan(args):
+    """The ACGAN of a run's options, compiled with the example's Adam for both players."""
+    gan = ACGAN(build_generator(args.latent_size), build_discriminator(), args.latent_size)
+    gan.compile(d_optimizer=keras.optimizers.Adam(args.lr, beta_1=args.beta_1),
+                g_optimizer=keras.optimizers.Adam(args.lr, beta_1=args.beta_1),
+                **cli.compile_options(args))
+    return gan
+
+
+def load_generator(checkpoint):
+    """(generator with the run's newest weights, the run's options) of --checkpoint."""
+    run = rundir.find_run(checkpoint)
+    # A run of another program has no latent_size: its weights then fail to fit, one line.
+    generator = build_generator(getattr(run.options, "latent_size", 100))
+    run.load(generator, "generator")
+    return generator, run.options
+
+
+def sample(generator, latent_size):
+    """generate(count, rng) -> (images, labels): the example's U(-1, 1) noise and uniform
+    classes through the inference-mode generator (its generator.predict)."""
+    def generate(count, rng):
+        noise = rng.uniform(-1, 1, (count, latent_size)).astype(np.float32)
+        labels = rng.integers(0, NUM_CLASSES, (count, 1))
+        return np.asarray(generator([noise, labels], training=False)), labels[:, 0]
+    return generate

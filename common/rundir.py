@@ -1,0 +1,359 @@
+"""The run directory, one owner: the lock, options.json and the resume rules, checkpoint
+discovery (the newest intact step folder) and loading a saved network, with one error path.
+
+Replaces what the originals kept beside their checkpoints: carpedm20's checkpoint_dir naming,
+pix2pix's options.json, the Keras examples' weight files. Saving lives in common.checkpoint.
+"""
+import argparse
+import datetime
+import errno
+import fcntl
+import json
+import os
+import shutil
+import socket
+import sys
+import zipfile
+import atexit
+
+import h5py
+import numpy as np
+
+from common.errors import UserError, describe
+
+OPTIONS_FILE = "options.json"
+STATE_FILE = "state.json"
+COUNTERS_FILE = "counters.json"  # a step folder's own copy of its step and epoch
+DAMAGED_PREFIX = "damaged-"
+RUN_OUTPUTS = ("checkpoints", "samples", "history.csv", "losses.png", "options.json",
+               "evolution.gif")
+
+
+# ---- the output directory ----
+
+def claim_output_dir(path):
+    """Create the output directory and take its lock (OutputLock): one clear error when it
+    cannot be written or another run is using it."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UserError(f"--output-dir {path} is a file, not a folder; pass a folder")
+    try:
+        os.makedirs(path, exist_ok=True)
+        OutputLock.claim(path)
+    except OSError as error:
+        raise UserError(f"cannot write to --output-dir {path}: {describe(error)}") from error
+
+
+def worker_output_dir(args):
+    """Under --strategy multiworker the chief (TF_CONFIG's chief, else worker 0) writes into
+    --output-dir and every other worker into OUTPUT_DIR/{type}-{index}: each keeps its own
+    complete run (the same weights, checkpoints and grids), and no two write one file."""
+    if getattr(args, "strategy", "default") != "multiworker":
+        return args.output_dir
+    config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    task = config.get("task", {})
+    chief = ("chief", 0) if "chief" in config.get("cluster", {}) else ("worker", 0)
+    if not task or (task.get("type"), task.get("index", 0)) == chief:
+        return args.output_dir
+    return os.path.join(args.output_dir, f"{task['type']}-{task.get('index', 0)}")
+
+
+def prepare_output_dir(args, network_options, checkpoints="checkpoints"):
+    """Claim --output-dir (a worker's own folder under multiworker), honour --fresh, refuse
+    to resume a run whose networks differ, then write options.json. `network_options` names
+    the flags that change the networks; `checkpoints` is the checkpoint folder's name."""
+    args.output_dir = worker_output_dir(args)
+    out = args.output_dir
+    claim_output_dir(out)
+    if args.fresh:
+        for name in [checkpoints, *RUN_OUTPUTS]:
+            _remove(os.path.join(out, name))
+    else:
+        saved = read_options_file(out)
+        if saved is not None and has_checkpoint(os.path.join(out, checkpoints)):
+            refuse_other_networks(out, vars(saved), args, network_options)
+    write_options(out, args)
+
+
+def refuse_other_networks(out, saved, args, network_options):
+    changed = [k for k in network_options if k in saved and saved[k] != getattr(args, k)]
+    if changed:
+        diffs = ", ".join(f"{k}: saved {saved[k]!r}, now {getattr(args, k)!r}" for k in changed)
+        raise UserError(f"{out} holds a run with different networks ({diffs}); use the same "
+                        "flags to resume, another --output-dir, or --fresh to start over")
+
+
+def _remove(path):
+    if os.path.isdir(path):
+        shutil.rmtree(path)
+    elif os.path.exists(path):
+        os.remove(path)
+
+
+# ---- options.json ----
+
+def write_options(output_dir, args):
+    """options.json: every flag of the run (a Namespace or a dict)."""
+    path = os.path.join(output_dir, OPTIONS_FILE)
+    values = vars(args) if isinstance(args, argparse.Namespace) else dict(args)
+    try:
+        write_atomically(path, json.dumps(values, sort_keys=True, indent=4))
+    except OSError as error:
+        raise UserError(f"cannot write {path}: {describe(error)}") from error
+
+
+def read_options_file(output_dir):
+    """options.json of `output_dir` as a Namespace, or None when there is none."""
+    path = os.path.join(output_dir, OPTIONS_FILE)
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path) as f:
+            return argparse.Namespace(**json.load(f))
+    except (OSError, ValueError, TypeError) as error:
+        raise UserError(f"cannot read {path} ({describe(error)}); it is not a run's "
+                        "options file") from error
+
+
+class Run:
+    """A saved run: its folder, its options (a Namespace) and its checkpoint folder."""
+
+    def __init__(self, output_dir, options, checkpoint_dir):
+        self.output_dir, self.options, self.checkpoint_dir = output_dir, options, checkpoint_dir
+
+    def load(self, network, name):
+        """Load `name` of the run's newest intact checkpoint into `network`."""
+        folder = newest_checkpoint(self.checkpoint_dir)
+        if folder is None:
+            raise UserError(f"{self.output_dir} has no checkpoint yet "
+                            f"({self.checkpoint_dir}/{STATE_FILE})")
+        load_network(network, os.path.join(folder, f"{name}.weights.h5"), name,
+                     "this run's options.json")
+
+
+def find_run(path, checkpoints_name="checkpoints"):
+    """The Run of --checkpoint `path`: a run's --output-dir, or its checkpoint folder."""
+    if not os.path.isdir(path):
+        raise UserError(f"--checkpoint {path} does not exist")
+    for output_dir in (path, os.path.dirname(os.path.abspath(path))):
+        options = read_options_file(output_dir)
+        if options is not None:
+            break
+    else:
+        raise UserError(f"--checkpoint {path} is not a training run (no options.json in it or "
+                        "beside it); pass a run's --output-dir")
+    name = getattr(options, "checkpoint_dir", None) or checkpoints_name
+    checkpoint_dir = os.path.join(output_dir, name)
+    if not step_folders(checkpoint_dir):
+        raise UserError(f"{output_dir} has no checkpoint yet ({checkpoint_dir}/{STATE_FILE})")
+    return Run(output_dir, options, checkpoint_dir)
+
+
+# ---- checkpoints: state.json and the step folders ----
+
+def read_state(directory):
+    """state.json of a checkpoint folder as a dict, or None when it is missing or damaged
+    (the step folders then say what there is)."""
+    path = os.path.join(directory, STATE_FILE)
+    try:
+        with open(path) as f:
+            state = json.load(f)
+        return state if isinstance(state, dict) and "folder" in state else None
+    except (OSError, ValueError):
+        return None
+
+
+def has_checkpoint(directory):
+    return bool(step_folders(directory))
+
+
+def step_folders(directory):
+    """Complete step folders (step-NNNNNNNNN) of `directory`, newest first; the one state.json
+    names comes first even if a later one exists (a save that did not finish)."""
+    try:
+        names = [n for n in os.listdir(directory)
+                 if n.startswith("step-") and n[5:].isdigit()
+                 and os.path.isdir(os.path.join(directory, n))]
+    except OSError:
+        return []
+    names.sort(reverse=True)
+    state = read_state(directory)
+    if state and state["folder"] in names:
+        names.remove(state["folder"])
+        names.insert(0, state["folder"])
+    return [os.path.join(directory, n) for n in names]
+
+
+def folder_counters(folder):
+    """(step, epoch) of a step folder: its counters.json, else state.json when it names the
+    folder, else the step from the name and epoch 0."""
+    try:
+        with open(os.path.join(folder, COUNTERS_FILE)) as f:
+            counters = json.load(f)
+        return int(counters["step"]), int(counters["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    state = read_state(os.path.dirname(folder))
+    if state and state["folder"] == os.path.basename(folder):
+        return int(state.get("step", 0)), int(state.get("epoch", 0))
+    return int(os.path.basename(folder)[5:]), 0
+
+
+def newest_checkpoint(directory):
+    """The newest step folder whose files all read (None when there is none). Damaged ones
+    are set aside (renamed damaged-step-N), each with one warning line."""
+    for folder in step_folders(directory):
+        damage = folder_damage(folder)
+        if damage is None:
+            return folder
+        set_aside(folder, damage)
+    return None
+
+
+def folder_damage(folder):
+    """Why a step folder cannot be read ("file: reason"), or None when every file reads."""
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError as error:
+        return f"{describe(error)}"
+    for name in names:
+        path = os.path.join(folder, name)
+        try:
+            if name.endswith(".h5"):
+                with h5py.File(path, "r") as f:
+                    f.visititems(_read_dataset)
+            elif name.endswith(".npz"):
+                with np.load(path) as saved:
+                    for key in saved.files:
+                        saved[key]
+            elif name.endswith(".json"):
+                with open(path) as f:
+                    json.load(f)
+        except (OSError, ValueError, KeyError, RuntimeError, EOFError,
+                zipfile.BadZipFile) as error:
+            return f"{name}: {describe(error)}"
+    return None
+
+
+def _read_dataset(name, item):
+    if isinstance(item, h5py.Dataset):
+        item[()]
+
+
+def set_aside(folder, why):
+    """Rename a damaged step folder to damaged-step-N (kept, never deleted) and say so."""
+    directory, name = os.path.split(folder)
+    target = os.path.join(directory, DAMAGED_PREFIX + name)
+    suffix = 1
+    while os.path.exists(target):
+        target = os.path.join(directory, f"{DAMAGED_PREFIX}{name}.{suffix}")
+        suffix += 1
+    try:
+        os.rename(folder, target)
+        kept = f"kept as {target}"
+    except OSError as error:
+        kept = f"left in place ({describe(error)})"
+    print(f"warning: checkpoint {folder} is damaged ({why}); {kept}; trying an earlier one",
+          file=sys.stderr)
+
+
+def load_network(network, path, name, source):
+    """Load a .weights.h5 file into `network`, or one UserError saying which file does not
+    fit what (`source` names what the network was built from)."""
+    if not os.path.isfile(path):
+        raise UserError(f"{os.path.dirname(path)} has no {name}.weights.h5")
+    try:
+        network.load_weights(path)
+    except (ValueError, OSError, KeyError) as error:
+        raise UserError(f"{path} does not fit the {name} built from {source} "
+                        f"({str(error).splitlines()[0]}); use the same flags and version, "
+                        "another --output-dir, or --fresh to start over") from error
+
+
+def write_atomically(path, text):
+    """Write `text` to `path` through a temporary file and a rename: never half written."""
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(path + ".tmp", path)
+
+
+# ---- the lock ----
+
+class OutputLock:
+    """One run per output directory: an exclusive flock on OUTPUT_DIR/.lock, held until the
+    process exits (the kernel drops it even after SIGKILL). The file names the holder's
+    PID, host and start time for the message a second run prints."""
+
+    _held = {}
+
+    def __init__(self, directory):
+        self.directory = directory
+        self.path = os.path.join(directory, ".lock")
+        self.fd = None
+
+    @classmethod
+    def claim(cls, directory):
+        """Take (or, within this process, reuse) the lock of `directory`."""
+        key = os.path.realpath(directory)
+        if key not in cls._held:
+            lock = cls(directory)
+            lock.acquire()
+            cls._held[key] = lock
+        return cls._held[key]
+
+    def acquire(self):
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        previous = self._holder()
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held_elsewhere = False
+        except OSError as error:
+            held_elsewhere = error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES)
+            # A file system without flock: fall back to the PID the file names.
+            held_elsewhere = held_elsewhere or bool(previous and _alive_elsewhere(previous))
+        if held_elsewhere:
+            os.close(self.fd)
+            raise UserError(f"{self.directory} is in use by another run "
+                            f"({describe_holder(previous)}); wait for it to finish, or use "
+                            "another --output-dir")
+        if previous:
+            print(f"warning: taking over {self.path} from a run that is no longer running "
+                  f"({describe_holder(previous)})", file=sys.stderr)
+        me = {"pid": os.getpid(), "host": socket.gethostname(),
+              "started": datetime.datetime.now().isoformat(timespec="seconds")}
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, json.dumps(me).encode(), 0)
+        atexit.register(self.release)
+
+    def _holder(self):
+        try:
+            with open(self.path) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return None
+
+    def release(self):
+        if self.fd is not None:
+            os.ftruncate(self.fd, 0)
+            os.close(self.fd)
+            self.fd = None
+
+
+def describe_holder(holder):
+    if not holder:
+        return "holder unknown"
+    return f"PID {holder.get('pid')} on {holder.get('host')}, since {holder.get('started')}"
+
+
+def _alive_elsewhere(holder):
+    """The recorded holder is another live process on this host."""
+    if holder.get("host") != socket.gethostname() or holder.get("pid") == os.getpid():
+        return False
+    try:
+        os.kill(int(holder["pid"]), 0)
+    except (ProcessLookupError, ValueError, TypeError, KeyError):
+        return False
+    except PermissionError:
+        return True
+    return True
