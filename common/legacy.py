@@ -92,6 +92,20 @@ class LegacyBatchNormalization(keras.layers.BatchNormalization):
     def debias_variables(self):
         return self._debias.variables() if self._debias else []
 
+    def continue_debias(self, steps):
+        """Debias state for moving statistics imported from a run of `steps` training steps
+        (Keras 2 saved the statistics but not TF's shadow variables): local_step = steps and
+        biased = moving x (1 - momentum^steps), so the statistics stay as imported and the
+        next steps continue their average, weighting the imported values by
+        1 - momentum^steps. steps = 0 leaves the state empty: the next training batch then
+        replaces the statistics, as the original's own load_weights-then-train did."""
+        if not self._debias or steps <= 0:
+            return
+        kept = 1.0 - self.momentum ** steps
+        self._debias.local_step.assign(float(steps))
+        self._debias.biased_mean.assign(self.moving_mean * kept)
+        self._debias.biased_variance.assign(self.moving_variance * kept)
+
     def call(self, inputs, training=None, mask=None):
         if not (training and self.trainable) or mask is not None or self.renorm:
             return super().call(inputs, training=training, mask=mask)
