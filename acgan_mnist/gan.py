@@ -1,9 +1,10 @@
-"""ACGAN: the per-batch loop of mnist_acgan.py as one keras.Model train_step / test_step.
+"""ACGAN: the per-batch loop of mnist_acgan.py (keras 14625e57af, run on Keras 2.2.4, the
+version the 2019-06 blog shows) as one keras.Model train_step / test_step.
 
 Replaces the example's discriminator.train_on_batch / combined.train_on_batch pair and its
-D.trainable=False freeze, which in Keras 3 silently trains nothing (originals.md §0.1).
+D.trainable=False freeze, which in Keras 3 silently trains nothing: a D compiled after the flag
+is set updates no weights (Keras 3.15, TF and JAX backends).
 """
-import keras
 import tensorflow as tf
 from keras import ops
 
@@ -13,16 +14,25 @@ from common.gan import TwoPlayerGAN, update_loss
 SOFT_REAL = 0.95  # one-sided soft labels of the final example (PR #8482)
 AUX_REAL_WEIGHT = 2.0  # sample weight of the real half's auxiliary loss; fakes get 0
 TRACKED = ("loss", "generation_loss", "auxiliary_loss")
+EPSILON = 1e-7  # Keras 2.2.4's K.epsilon(), the clip of both cross-entropies
 
 
 def auxiliary_loss(labels, probabilities, sample_weight=None):
-    """Sparse categorical cross-entropy, weighted as Keras 2.2.x did it.
+    """Keras 2.2.4's sparse_categorical_crossentropy, weighted as Keras 2.2.4 weighted it.
 
-    Keras 2.2.x divided sum(loss * w) by the number of non-zero weights; Keras 3 divides by the
-    batch size. With weights 2 (real) and 0 (fake) the tutorial's discriminator therefore
-    optimised and printed 2 x the mean real cross-entropy; we reproduce that (originals.md §0.7).
+    The cross-entropy: the softmax output clipped to [1e-7, 1 - 1e-7], its log taken as
+    logits of tf.nn.sparse_softmax_cross_entropy_with_logits (keras/backend/
+    tensorflow_backend.py at 2.2.4). A confidently wrong class gives 16.12, not the margin,
+    and no gradient through the clip: fakes that the auxiliary head puts firmly in another
+    class taught the original's generator nothing about their class.
+    The weighting: Keras 2.2.4 (engine/training_utils.py weighted_masked_objective) divided
+    sum(loss * w) by the number of non-zero weights; Keras 3 divides by the batch size. With
+    weights 2 (real) and 0 (fake) the tutorial's discriminator therefore optimised and printed
+    2 x the mean real cross-entropy; we reproduce that.
     """
-    ce = keras.losses.sparse_categorical_crossentropy(labels, probabilities)
+    logits = ops.log(ops.clip(probabilities, EPSILON, 1.0 - EPSILON))
+    ce = tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=ops.cast(ops.reshape(labels, (-1,)), "int32"), logits=logits)
     if sample_weight is None:
         return ops.mean(ce)
     nonzero = ops.sum(ops.cast(ops.not_equal(sample_weight, 0), ce.dtype))
@@ -30,8 +40,15 @@ def auxiliary_loss(labels, probabilities, sample_weight=None):
 
 
 def generation_loss(targets, probabilities):
-    """Binary cross-entropy on the sigmoid output (Keras clips it to [1e-7, 1 - 1e-7])."""
-    return ops.mean(keras.losses.binary_crossentropy(targets, probabilities))
+    """Keras 2.2.4's binary_crossentropy: the sigmoid output clipped to [1e-7, 1 - 1e-7], turned
+    back into logits log(p / (1 - p)) for tf.nn.sigmoid_cross_entropy_with_logits. A saturated
+    head gives 15.31 (target 0.95) and no gradient, where Keras 3, which reads the sigmoid's
+    cached logits, gives the unclipped loss and its gradient."""
+    p = ops.clip(probabilities, EPSILON, 1.0 - EPSILON)
+    logits = ops.log(p / (1.0 - p))
+    targets = ops.broadcast_to(ops.cast(targets, logits.dtype), ops.shape(logits))
+    ce = tf.nn.sigmoid_cross_entropy_with_logits(labels=targets, logits=logits)
+    return ops.mean(ops.mean(ce, axis=-1))
 
 
 def random_inputs(latent_size):

@@ -1,4 +1,4 @@
-"""The AC-GAN generator and discriminator of Keras' examples/mnist_acgan.py (final version).
+"""The AC-GAN generator and discriminator of Keras' examples/mnist_acgan.py (keras 14625e57af).
 
 Layer for layer as the example; BatchNormalization keeps Keras' defaults (momentum 0.99, eps 1e-3)
 and updates its moving statistics as Keras 2.2 did (zero-debiased; common.legacy).

@@ -48,11 +48,35 @@ def sigmoid_cross_entropy(logits, target):
     return ops.mean(ops.binary_crossentropy(labels, logits, from_logits=True))
 
 
+TORCH_BCE_EPS = 1e-12  # THNN BCECriterion.c's EPS
+
+
 def bce_probabilities(probabilities, target):
-    """PyTorch's BCELoss: -[t log p + (1 - t) log(1 - p)] with each log clamped at -100."""
-    log_p = ops.maximum(ops.log(probabilities), -100.0)
-    log_1mp = ops.maximum(ops.log(1.0 - probabilities), -100.0)
-    return ops.mean(-(target * log_p + (1.0 - target) * log_1mp))
+    """nn.BCELoss() (mean) as PyTorch 0.4.1-1.0 computed it (THNN BCECriterion.c), Anime_GAN's
+    loss on the discriminator's sigmoid output.
+
+    Forward: -[t log p + (1 - t) log(1 - p)], a log of exactly 0 taken as log(1e-12) (27.63).
+    Backward: (p - t) / ((1 - p + 1e-12)(p + 1e-12)), computed in double as THNN did: finite
+    where p has rounded to 0 or 1, and the sigmoid's p(1 - p) then makes it 0. (Differentiating
+    maximum(log p, -100) instead gives 0 x inf = NaN there, and one over-confident D output
+    turns every D weight into NaN.) (PyTorch 0.4.0 added 1e-12 inside both logs instead; later
+    versions clamp each log at -100: the same losses and gradients away from saturation.)"""
+    t = float(target)
+
+    @tf.custom_gradient
+    def bce(p):
+        def safe_log(x):
+            return tf.math.log(tf.where(tf.equal(x, 0.0), tf.constant(TORCH_BCE_EPS, p.dtype), x))
+
+        def gradient(upstream):
+            p64 = tf.cast(p, tf.float64)
+            grad = (p64 - t) / ((1.0 - p64 + TORCH_BCE_EPS) * (p64 + TORCH_BCE_EPS))
+            grad = grad * tf.cast(upstream, tf.float64) / tf.cast(tf.size(p), tf.float64)
+            return tf.cast(grad, p.dtype)
+
+        return tf.reduce_mean(-(t * safe_log(p) + (1.0 - t) * safe_log(1.0 - p))), gradient
+
+    return bce(tf.convert_to_tensor(probabilities))
 
 
 class DCGAN(TwoPlayerGAN):

@@ -7,7 +7,7 @@ import tensorflow as tf
 from PIL import Image
 
 from acgan_mnist import train
-from acgan_mnist.gan import ACGAN, auxiliary_loss, random_inputs
+from acgan_mnist.gan import ACGAN, auxiliary_loss, generation_loss, random_inputs
 from acgan_mnist.model import build_discriminator, build_generator
 from conftest import saved_counters, write_idx, write_mnist_dir
 
@@ -78,6 +78,35 @@ def test_auxiliary_loss_uses_keras_22_normalisation():
     weights = np.array([2, 2, 0, 0], np.float32)
     got = float(auxiliary_loss(labels, probs, weights))
     assert got == pytest.approx(2 * ce[:2].mean(), rel=1e-5)
+
+
+def saturated(loss, activation, logits, target):
+    """loss(target, activation(logits)) through a Keras layer (which caches the logits, as the
+    discriminator's heads do) and its gradient with respect to the logits."""
+    logits = tf.Variable(logits)
+    with tf.GradientTape() as tape:
+        value = loss(target, keras.layers.Activation(activation)(logits))
+    return float(value), tape.gradient(value, logits).numpy()
+
+
+def test_saturated_heads_give_keras_224_clipped_losses_and_no_gradient():
+    """Keras 2.2.4 clipped the probabilities to [1e-7, 1 - 1e-7] before the log: the generation
+    head at logit -20 against 0.95 gives 15.31 and the auxiliary head at a class margin of 20
+    gives 16.12, both with zero gradient (Keras 3's cached logits: 19.0 / 20.0, gradient
+    -0.95 / +-1)."""
+    value, gradient = saturated(generation_loss, "sigmoid", [[-20.0]], np.full((1, 1), 0.95))
+    assert value == pytest.approx(0.95 * np.log((1 - 1e-7) / 1e-7), rel=1e-4)  # 15.31
+    assert np.all(gradient == 0)
+    margin = np.zeros((1, 10), np.float32)
+    margin[0, 3] = 20.0
+    value, gradient = saturated(auxiliary_loss, "softmax", margin, np.array([[7]]))
+    assert value == pytest.approx(16.12, abs=0.01)
+    assert np.all(gradient == 0)
+    # inside the clip both are the ordinary cross-entropies and their gradients
+    value, gradient = saturated(generation_loss, "sigmoid", [[0.5]], np.full((1, 1), 0.95))
+    p = 1 / (1 + np.exp(-0.5))
+    assert value == pytest.approx(-(0.95 * np.log(p) + 0.05 * np.log(1 - p)), rel=1e-5)
+    assert gradient[0, 0] == pytest.approx(p - 0.95, rel=1e-4)
 
 
 def test_test_step_is_finite():

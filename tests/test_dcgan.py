@@ -9,7 +9,7 @@ from PIL import Image
 
 from dcgan_tf import model, train, visualize
 from dcgan_tf.run import parse_options
-from dcgan_tf.gan import DCGAN, WGAN, with_critic_noise
+from dcgan_tf.gan import DCGAN, WGAN, bce_probabilities, with_critic_noise
 from conftest import saved_counters, write_images, write_mnist_dir
 
 
@@ -220,3 +220,20 @@ def test_folder_epochs_use_a_fresh_subset_of_train_size_files(tmp_path):
     passes = [values[i:i + 4] for i in (0, 4, 8)]
     assert all(len(set(p)) == 4 for p in passes)  # no file twice within an epoch
     assert len({tuple(sorted(p)) for p in passes}) > 1  # reshuffled between epochs
+
+
+def test_anime_bce_is_torch_bceloss_and_finite_at_saturation():
+    """nn.BCELoss on sigmoid outputs at logits +-20 and +-90, both targets: the losses and the
+    gradients PyTorch 1.0.1 printed for the same inputs (sum over 4, divided here by 4 for the
+    mean); no NaN where the sigmoid rounds to exactly 0 or 1."""
+    logits = tf.Variable([20.0, -20.0, 90.0, -90.0])
+    torch_loss = {0.0: 55.26204299926758, 1.0: 47.631019592285156}
+    torch_gradient = {0.0: [0.0, 2.0602e-09, 0.0, 0.0], 1.0: [0.0, -0.9995, 0.0, 0.0]}
+    for target in (0.0, 1.0):
+        with tf.GradientTape() as tape:
+            loss = bce_probabilities(keras.layers.Activation("sigmoid")(logits), target)
+        gradient = tape.gradient(loss, logits).numpy()
+        assert float(loss) == pytest.approx(torch_loss[target] / 4, rel=1e-6)
+        assert np.all(np.isfinite(gradient))
+        np.testing.assert_allclose(gradient, np.array(torch_gradient[target]) / 4, rtol=1e-3,
+                                   atol=1e-12)
