@@ -9,6 +9,7 @@ from PIL import Image
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # as common/__init__.py: tests may import TF first
 
 
 def write_images(directory, count, size=(24, 20), mode="RGB", ext="png", seed=0):
