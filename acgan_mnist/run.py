@@ -13,6 +13,7 @@ from acgan_mnist.model import NUM_CLASSES, build_discriminator, build_generator
 from common import cli, rundir
 from common.data import with_random
 from common.evaluation import GENERATOR_METRICS, add_training_flags
+from common.legacy import float32
 
 NETWORK_OPTIONS = ["latent_size"]
 
@@ -53,8 +54,11 @@ def batches(images, labels, batch_size, repeat, latent_size, seed):
 def build_gan(args):
     """The ACGAN of a run's options, compiled with the example's Adam for both players."""
     gan = ACGAN(build_generator(args.latent_size), build_discriminator(), args.latent_size)
-    gan.compile(d_optimizer=keras.optimizers.Adam(args.lr, beta_1=args.beta_1),
-                g_optimizer=keras.optimizers.Adam(args.lr, beta_1=args.beta_1),
+    # Keras 2.2.4's Adam held beta_2 in a float32 variable (common.legacy.float32)
+    gan.compile(d_optimizer=keras.optimizers.Adam(args.lr, beta_1=args.beta_1,
+                                                  beta_2=float32(0.999)),
+                g_optimizer=keras.optimizers.Adam(args.lr, beta_1=args.beta_1,
+                                                  beta_2=float32(0.999)),
                 **cli.compile_options(args))
     return gan
 

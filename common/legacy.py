@@ -4,6 +4,7 @@ Keras 2 RMSprop (epsilon outside the square root) and BatchNormalization whose m
 follow Keras 2.2 (zero-debiased, sample-size corrected), TF1's fused batch norm or PyTorch.
 """
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -28,6 +29,12 @@ class Keras2RMSprop(keras.optimizers.RMSprop):
         accumulator = self._velocities[self._get_variable_index(variable)]
         self.assign(accumulator, self.rho * accumulator + (1 - self.rho) * ops.square(gradient))
         self.assign_sub(variable, lr * gradient / (ops.sqrt(accumulator) + self.epsilon))
+
+
+def float32(value):
+    """A hyperparameter as TF1 and Keras 2 held it: a float32 constant, so 1 - beta_2 is
+    1 - float32(0.999) = 0.00099998713, not Python's 0.001 (Adam's v differs by 1.3e-5)."""
+    return float(np.float32(value))
 
 
 def replicas_in_sync():

@@ -24,10 +24,13 @@ from common.errors import UserError, describe
 
 def tf1_checkpoint_prefix(path):
     """The checkpoint prefix of `path`: a prefix (model-100, DCGAN.model-7), one of its files
-    (.index, .meta, .data-*), or a folder whose `checkpoint` file names the newest."""
+    (.index, .meta, .data-*), or a folder whose `checkpoint` file names the newest (or that
+    file itself)."""
     import tensorflow as tf
+    if os.path.basename(path) == "checkpoint" and os.path.isfile(path):
+        path = os.path.dirname(path) or "."  # the Saver's state file: its folder's newest
     if os.path.isdir(path):
-        prefix = tf.train.latest_checkpoint(path)
+        prefix = _named_in_folder(path) or tf.train.latest_checkpoint(path)
         if prefix is None:
             raise UserError(f"{path} holds no TF1 checkpoint (no 'checkpoint' file naming one)")
         return prefix
@@ -37,6 +40,21 @@ def tf1_checkpoint_prefix(path):
     if ".data-" in os.path.basename(path):
         return path[:path.rindex(".data-")]
     return path
+
+
+def _named_in_folder(folder):
+    """The newest checkpoint the `checkpoint` file names, looked up in `folder` itself, as
+    carpedm20's load() did: the file may record a path of the machine that wrote it, or the
+    path of the folder this one was copied from."""
+    import tensorflow as tf
+    try:
+        state = tf.train.get_checkpoint_state(folder)
+    except (tf.errors.OpError, ValueError):
+        return None
+    if not state or not state.model_checkpoint_path:
+        return None
+    prefix = os.path.join(folder, os.path.basename(state.model_checkpoint_path))
+    return prefix if os.path.exists(prefix + ".index") or os.path.exists(prefix) else None
 
 
 def tf1_checkpoint(path):
@@ -127,6 +145,17 @@ class Storage:
         self.data = None
 
 
+class StorageView:
+    """A slice of a storage (PyTorch 0.4 pickled views of a root storage)."""
+
+    def __init__(self, root, offset, count):
+        self.root, self.offset, self.count = root, offset, count
+
+    @property
+    def data(self):
+        return self.root.data[self.offset:self.offset + self.count]
+
+
 class LazyTensor:
     """A tensor rebuilt from a storage that may not have been read yet."""
 
@@ -148,6 +177,10 @@ def _rebuild_parameter(data, *rest):
     return data
 
 
+def _no_backend():
+    return None
+
+
 class RestrictedUnpickler(pickle.Unpickler):
     """Builds only containers, tensors and stand-in modules; names anything else and stops."""
 
@@ -167,12 +200,16 @@ class RestrictedUnpickler(pickle.Unpickler):
             return STORAGE_DTYPES[name]
         if module == "torch.nn.parameter" and name == "Parameter":
             return _rebuild_parameter
+        if (module, name) == ("torch.nn.backends.thnn", "_get_thnn_function_backend"):
+            return _no_backend  # how PyTorch 0.4-1.x pickled Module._backend (its __reduce__)
         if name in TORCH_MODULES.get(module, ()):
             return type(name, (TorchModule,), {"origin": f"{module}.{name}"})
         raise pickle.UnpicklingError(f"it names {module}.{name}, which is not a tensor or an "
                                      "allowed module class; refusing to load it")
 
     def persistent_load(self, pid):
+        if pid[0] == "module":  # the legacy format's ('module', class, source file, source)
+            return pid[1]  # the class, already allowed (or refused) by find_class
         kind, dtype, key, _, count = pid[:5]
         if kind != "storage" or not isinstance(dtype, type):
             raise pickle.UnpicklingError(f"unexpected persistent id {pid[:2]!r}")
@@ -180,6 +217,9 @@ class RestrictedUnpickler(pickle.Unpickler):
             self.storages[key] = Storage(dtype, key, count)
             if self.read_storage:
                 self.storages[key].data = self.read_storage(key, dtype, count)
+        view = pid[5] if len(pid) > 5 else None  # PyTorch 0.4: (view key, offset, size)
+        if view is not None:
+            return StorageView(self.storages[key], view[1], view[2])
         return self.storages[key]
 
 

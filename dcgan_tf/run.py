@@ -16,7 +16,7 @@ from common.data import ImageFolder, ImageSpec, first_readable, list_images, loa
 from common.evaluation import GENERATOR_METRICS, add_training_flags
 from common.errors import UserError
 from common.images import is_greyscale_file
-from common.legacy import Keras2RMSprop
+from common.legacy import Keras2RMSprop, float32
 from dcgan_tf import model
 from dcgan_tf.gan import DCGAN, WGAN
 
@@ -171,9 +171,13 @@ def build_gan(args):
     gan = DCGAN(generator, discriminator, args.z_dim, conditional=args.mnist,
                 g_steps=args.g_steps, z_dist=args.z_dist, from_logits=args.arch == "dcgan")
     # TF1 Adam and PyTorch 0.4 Adam both step by lr_t * m / (sqrt(v) + 1e-8), Keras 3's
-    # formula with epsilon 1e-8 (its default is 1e-7).
-    gan.compile(keras.optimizers.Adam(args.learning_rate, beta_1=args.beta1, epsilon=1e-8),
-                keras.optimizers.Adam(args.learning_rate, beta_1=args.beta1, epsilon=1e-8),
+    # formula with epsilon 1e-8 (its default is 1e-7). TF1 held beta_2 as a float32 constant;
+    # PyTorch multiplies by the Python float.
+    beta_2 = float32(0.999) if args.arch == "dcgan" else 0.999
+    gan.compile(keras.optimizers.Adam(args.learning_rate, beta_1=args.beta1, beta_2=beta_2,
+                                      epsilon=1e-8),
+                keras.optimizers.Adam(args.learning_rate, beta_1=args.beta1, beta_2=beta_2,
+                                      epsilon=1e-8),
                 **cli.compile_options(args))
     return gan
 
