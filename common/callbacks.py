@@ -157,10 +157,11 @@ def write_image(directory, name, step, path):
 
 
 class LossHistory(StepCallback):
-    """Append the epoch's metrics to history.csv, redraw losses.png and write them to
-    TensorBoard. A resumed run continues the same file; `every_steps` adds rows mid-epoch;
-    `record(logs, scores)` adds quality scores (a second record at the same step joins its
-    row, and new columns extend the header)."""
+    """Append the metrics to history.csv (at each epoch's end, and every `every_steps` steps),
+    write them to TensorBoard, and redraw losses.png at each epoch's end and at the end of
+    training. A resumed run continues the same file; `record(logs, scores)` adds quality
+    scores (a second record at the same step joins its row, and new columns extend the
+    header: only then is the file rewritten, otherwise each row is one appended line)."""
 
     def __init__(self, directory, every_steps=None, title="losses", initial_step=0):
         super().__init__(initial_step, every_steps=every_steps, every_epochs=1)
@@ -168,32 +169,53 @@ class LossHistory(StepCallback):
         self.csv_path = os.path.join(directory, "history.csv")
         self.plot_path = os.path.join(directory, "losses.png")
         self.title = title
+        self.rows = read_rows(self.csv_path)
+        self.header = columns(self.rows)
 
     def on_due(self, logs):
         self.record(logs)
 
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        self.plot()
+
     def on_train_end(self, logs=None):
+        self.plot()
         tensorboard_writer(self.directory).flush()
 
     def record(self, logs, scores=None):
         values = {k: float(v) for k, v in {**logs, **(scores or {})}.items()
                   if isinstance(v, (int, float, np.floating, np.integer)) or hasattr(v, "numpy")}
-        rows = read_rows(self.csv_path)
-        if rows and rows[-1].get("step") == str(self.step):
-            row = rows.pop()
-        else:
-            row = {"epoch": self.epoch_index + 1, "step": self.step}
+        joins = bool(self.rows) and str(self.rows[-1].get("step")) == str(self.step)
+        row = self.rows.pop() if joins else {"epoch": self.epoch_index + 1, "step": self.step}
         row.update(values)
-        rows.append(row)
-        header = []
-        for r in rows:
-            header += [k for k in r if k not in header]
-        with open(self.csv_path, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=header)
-            writer.writeheader()
-            writer.writerows(rows)
+        self.rows.append(row)
+        new_columns = [k for k in row if k not in self.header]
+        self.header += new_columns
+        if joins or new_columns or not os.path.exists(self.csv_path):
+            self._rewrite()
+        else:
+            with open(self.csv_path, "a", newline="") as f:
+                csv.DictWriter(f, fieldnames=self.header).writerow(row)
         write_scalars(self.directory, self.step, values)
-        plot_history(self.csv_path, self.plot_path, self.title)
+
+    def _rewrite(self):
+        with open(self.csv_path, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=self.header)
+            writer.writeheader()
+            writer.writerows(self.rows)
+
+    def plot(self):
+        if self.rows:
+            plot_history(self.csv_path, self.plot_path, self.title)
+
+
+def columns(rows):
+    """The union of the rows' keys, in first-seen order."""
+    header = []
+    for row in rows:
+        header += [k for k in row if k not in header]
+    return header
 
 
 def read_rows(csv_path):
@@ -206,11 +228,8 @@ def read_rows(csv_path):
 def read_history(csv_path):
     """history.csv as {column: np.array} (NaN where a row has no value)."""
     rows = read_rows(csv_path)
-    columns = []
-    for row in rows:
-        columns += [k for k in row if k not in columns]
     return {k: np.array([float(r[k]) if r.get(k) not in ("", None) else np.nan for r in rows])
-            for k in columns}
+            for k in columns(rows)}
 
 
 def plot_history(csv_path, plot_path, title="losses"):

@@ -144,6 +144,32 @@ def test_loss_history_csv_plot_and_append(tmp_path):
     assert Image.open(tmp_path / "losses.png").size[0] > 100
 
 
+def test_loss_history_appends_rows_and_redraws_only_at_epoch_end(tmp_path, monkeypatch):
+    """Recording 2,000 rows costs per row what recording 20 does: one appended line each, the
+    file is written whole only when a row gains columns (a score joining it), and losses.png
+    is drawn at the epoch's end, not per row."""
+    import common.callbacks as callbacks
+    drawn = []
+    monkeypatch.setattr(callbacks, "plot_history", lambda *args: drawn.append(args))
+    costs = {}
+    for count in (20, 2000):
+        os.makedirs(tmp_path / str(count))
+        history = LossHistory(str(tmp_path / str(count)))
+        rewrites = []
+        monkeypatch.setattr(history, "_rewrite", lambda h=history: (rewrites.append(1),
+                                                                     type(h)._rewrite(h)))
+        for step in range(1, count + 1):
+            history.step = step
+            history.record({"d_loss": 0.5, "g_loss": 1.5})
+        history.record({}, {"fid": 3.0})  # a score joins the last row: one rewrite
+        costs[count] = len(rewrites)
+        assert len(read_history(str(tmp_path / str(count) / "history.csv"))["step"]) == count
+    assert costs == {20: 2, 2000: 2}  # the header's first write, then the joining score
+    assert drawn == []
+    history.on_epoch_end(0, {"d_loss": 0.1, "g_loss": 0.2})
+    assert len(drawn) == 1
+
+
 def test_sample_gif_in_step_order(tmp_path):
     for step in (100, 20, 3):
         Image.new("L", (4, 4), step).save(tmp_path / f"test_{step}.png")
