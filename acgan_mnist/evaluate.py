@@ -8,8 +8,8 @@ from acgan_mnist.run import load_generator, sample
 from common import cli, features
 from common.classifier import scale
 from common.data import load_mnist
-from common.evaluation import (GENERATOR_METRICS, chosen_metrics, evaluate_parser, print_scores,
-                               score_generator)
+from common.evaluation import (GENERATOR_METRICS, array_key, chosen_metrics, evaluate_parser,
+                               print_scores, score_generator)
 
 
 def real_batches(images, batch_size):
@@ -20,7 +20,8 @@ def real_batches(images, batch_size):
 def generator_scores(generator, latent_size, x_real, extractor, metrics, num_samples,
                      batch_size=100, seed=0):
     return score_generator(extractor, metrics, sample(generator, latent_size),
-                           real_batches(x_real, batch_size), num_samples, batch_size, seed)
+                           real_batches(x_real, batch_size), array_key(x_real), num_samples,
+                           batch_size, seed)
 
 
 @cli.exits_cleanly

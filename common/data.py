@@ -189,24 +189,33 @@ class ImageFolder:
             print(f"warning: skipped unreadable image ({len(self.skipped)} so far): {error}",
                   file=sys.stderr)
 
-    def dataset(self, batch_size, shuffle=True, repeat=True, transform=None, per_pass=None):
+    def dataset(self, batch_size, shuffle=True, repeat=True, transform=None, per_pass=None,
+                pass_batches=False):
         """Batches of float32 images (spec.scale) from the cache, prefetched. Each pass
         reshuffles every readable image; `per_pass` uses only the first that many of each
         pass (carpedm20's epochs of batch_idxs * batch_size files). `transform` (tf ops on
-        one image, e.g. pix2pix's paired crop) runs after; it may return a tuple."""
+        one image, e.g. pix2pix's paired crop) runs after; it may return a tuple.
+
+        A repeated stream runs its batches across passes (all of the same size), except
+        with `pass_batches`: each pass is batched on its own and ends with a short batch of
+        the count mod batch_size images left (O-GAN's img_generator), so ceil(count /
+        batch_size) batches are exactly one pass."""
         cache = self.prepare()
         data = tf.data.Dataset.range(cache.count)
         if shuffle:
             data = data.shuffle(cache.count, seed=self.seed, reshuffle_each_iteration=True)
         if per_pass is not None:
             data = data.take(per_pass)
-        if repeat:
+        if repeat and not pass_batches:
             data = data.repeat()
         spec = self.spec
         data = data.map(lambda i: spec.to_float(tf.ensure_shape(cache.image(i), spec.shape())),
                         num_parallel_calls=tf.data.AUTOTUNE, deterministic=not shuffle)
         if transform is not None:
             data = data.map(transform, num_parallel_calls=tf.data.AUTOTUNE)
+        if pass_batches:
+            data = data.batch(batch_size)
+            return (data.repeat() if repeat else data).prefetch(tf.data.AUTOTUNE)
         return data.batch(batch_size, drop_remainder=repeat).prefetch(tf.data.AUTOTUNE)
 
     def first(self, count):
@@ -216,11 +225,17 @@ class ImageFolder:
 
 
 def _fingerprint(folder):
-    digest = hashlib.sha1(repr(folder.spec).encode())
-    for path in folder.paths:
+    return files_key(folder.paths, repr(folder.spec))[:16]
+
+
+def files_key(paths, *extra):
+    """A hash of the files' paths, sizes and modification times (and `extra` strings): what
+    identifies a dataset for the decode cache and the real-image statistics."""
+    digest = hashlib.sha1("|".join(extra).encode())
+    for path in paths:
         info = os.stat(path)
         digest.update(f"{path}|{info.st_size}|{info.st_mtime_ns}\n".encode())
-    return digest.hexdigest()[:16]
+    return digest.hexdigest()
 
 
 def _build_cache(folder):

@@ -3,7 +3,9 @@
 Not part of any tutorial: the originals judged their GANs by eye; these scores let a user
 compare a port with its tutorial, or one run with another, by more than losses.
 """
+import hashlib
 import json
+import os
 
 import numpy as np
 
@@ -62,22 +64,18 @@ def chosen_metrics(args, allowed):
 
 
 class Scorer:
-    """Feature statistics of real and generated images, and the scores of `metrics`:
-    fid, kid (features), class_accuracy and confidence (a classifier's predictions of images
-    generated for known classes). FID's statistics are accumulated batch by batch; KID keeps
-    a uniform sample of up to `keep` feature vectors per side."""
+    """The scores of `metrics` for generated images against the real images' statistics
+    (`real`, from real_statistics; None when no metric needs them): fid, kid (features),
+    class_accuracy and confidence (a classifier's predictions of images generated for known
+    classes). FID's statistics are accumulated batch by batch; KID keeps a uniform sample of
+    up to `keep` feature vectors."""
 
-    def __init__(self, extractor, metrics, keep=2000, seed=0):
-        self.extractor, self.metrics = extractor, metrics
-        self.real = FeatureStatistics(keep=keep, seed=seed)
+    def __init__(self, extractor, metrics, real=None, keep=2000, seed=0):
+        self.extractor, self.metrics, self.real = extractor, metrics, real
         self.fake = FeatureStatistics(keep=keep, seed=seed + 1)
         self.correct, self.confidence, self.labelled = 0, 0.0, 0
         if {"class_accuracy", "confidence"} & set(metrics) and not extractor.classifies:
             raise UserError("class_accuracy needs --features classifier with --classifier FILE")
-
-    def add_real(self, images):
-        if {"fid", "kid"} & set(self.metrics):
-            self.real.update(self.extractor(images)[0])
 
     def add_fake(self, images, labels=None):
         feats, probabilities = self.extractor(images)
@@ -104,21 +102,66 @@ class Scorer:
         return out
 
 
-def score_generator(extractor, metrics, generate, real_batches, num_samples, batch_size,
-                    seed=0):
+def quantised(images):
+    """Images in [-1, 1] rounded to the 256 levels a saved image has, as the real images (read
+    from 8-bit files) are: the generator's in-between values cannot count for or against it."""
+    return np.round((np.asarray(images, np.float32) + 1) * 127.5).clip(0, 255) / 127.5 - 1
+
+
+def statistics_cache_dir():
+    """Where real-image statistics are kept between runs: $XDG_CACHE_HOME (or ~/.cache)/
+    gan_tutorials_keras3/real_statistics, as stylegan2-ada keeps its dataset statistics."""
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(root, "gan_tutorials_keras3", "real_statistics")
+
+
+_REAL_STATISTICS = {}
+
+
+def real_statistics(extractor, real_batches, count, keep, seed, data_key):
+    """FeatureStatistics of up to `count` images of the iterable `real_batches`, computed once:
+    kept for the process and on disk under a key of the data (`data_key`: what identifies the
+    images, e.g. their files' sizes and times), the extractor, the count and the seed; later
+    evaluations (--eval-every, evaluate) read them back instead of decoding the images again."""
+    key = hashlib.sha1(f"{data_key}|{extractor.key}|{count}|{keep}|{seed}".encode()).hexdigest()
+    if key in _REAL_STATISTICS:
+        return _REAL_STATISTICS[key]
+    path = os.path.join(statistics_cache_dir(), key[:24] + ".npz")
+    try:
+        stats = FeatureStatistics.load(path)
+    except (OSError, ValueError, KeyError):
+        stats = FeatureStatistics(keep=keep, seed=seed)
+        for batch in real_batches:
+            stats.update(extractor(batch[:count - stats.count])[0])
+            if stats.count >= count:
+                break
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            stats.save(path)
+        except OSError:
+            pass  # a cache that cannot be written only costs time
+    _REAL_STATISTICS[key] = stats
+    return stats
+
+
+def array_key(array):
+    """A key for real_statistics of images held in memory: their bytes' hash."""
+    return hashlib.sha1(np.ascontiguousarray(array)).hexdigest()
+
+
+def score_generator(extractor, metrics, generate, real_batches, real_key, num_samples,
+                    batch_size, seed=0):
     """Scores of `num_samples` images from `generate(count, rng) -> (images, labels or None)`
-    against up to as many real images from the iterable `real_batches` (images in [-1, 1])."""
-    scorer = Scorer(extractor, metrics, keep=min(num_samples, 2000), seed=seed)
-    seen = 0
-    for batch in real_batches:
-        scorer.add_real(batch[:num_samples - seen])
-        seen += len(batch[:num_samples - seen])
-        if seen >= num_samples or not {"fid", "kid"} & set(metrics):
-            break
+    against up to as many real images from the iterable `real_batches` (images in [-1, 1]),
+    whose statistics are computed once per `real_key` (real_statistics)."""
+    keep = min(num_samples, 2000)
+    real = real_statistics(extractor, real_batches, num_samples, keep, seed, real_key) \
+        if {"fid", "kid"} & set(metrics) else None
+    scorer = Scorer(extractor, metrics, real, keep, seed)
     rng = np.random.default_rng(seed)
     for start in range(0, num_samples, batch_size):
         images, labels = generate(min(batch_size, num_samples - start), rng)
-        scorer.add_fake(images, labels)
+        scorer.add_fake(quantised(images), labels)
     return scorer.scores()
 
 

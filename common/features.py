@@ -24,9 +24,11 @@ class ImageFeatures:
     to the model's channel count. `probabilities` models return (features, class
     probabilities) and set `classifies`."""
 
-    def __init__(self, model, size, description, method="bilinear", classifies=False):
+    def __init__(self, model, size, description, method="bilinear", classifies=False,
+                 weights=None):
         self.model, self.size, self.method = model, size, method
         self.description, self.classifies = description, classifies
+        self.key = f"{description}|{file_identity(weights)}"
 
     def prepare(self, images):
         images = tf.convert_to_tensor(np.asarray(images, np.float32))
@@ -54,12 +56,21 @@ class Thumbnails:
 
     def __init__(self, size=8):
         self.size = size
-        self.description = f"thumbnail ({size}x{size} area-averaged pixels)"
+        self.description = self.key = f"thumbnail ({size}x{size} area-averaged pixels)"
 
     def __call__(self, images):
         small = tf.image.resize(np.asarray(images, np.float32), (self.size, self.size),
                                 method="area")
         return np.asarray(small).reshape(len(images), -1), None
+
+
+def file_identity(path):
+    """A weights file's path, size and modification time ("" for none): cached statistics of
+    another file (or a retrained one) never pass for this one's."""
+    if not path:
+        return ""
+    info = os.stat(path)
+    return f"{os.path.abspath(path)}|{info.st_size}|{info.st_mtime_ns}"
 
 
 def keras_cache_path(filename):
@@ -86,7 +97,7 @@ def inception(weights=None):
         raise UserError(f"{path} is not InceptionV3's no-top weights file "
                         f"({str(error).splitlines()[0]})") from error
     return ImageFeatures(model, 299, "inception_v3 pool (2048-d, keras.applications ImageNet "
-                                     "weights), bilinear resize to 299x299")
+                                     "weights), bilinear resize to 299x299", weights=path)
 
 
 def classifier(path):
@@ -94,7 +105,7 @@ def classifier(path):
     probabilities of 28x28 images."""
     model = features_and_predictions(load_classifier(path))
     return ImageFeatures(model, 28, f"classifier {os.path.basename(path)} (128-d penultimate)",
-                         method="area", classifies=True)
+                         method="area", classifies=True, weights=path)
 
 
 def extractor(name, classifier_path=None, inception_weights=None):

@@ -46,6 +46,19 @@ class FeatureStatistics:
     def features(self):
         return np.asarray(self.kept)
 
+    def save(self, path):
+        np.savez(path, count=self.count, total=self.total, outer=self.outer,
+                 kept=np.asarray(self.kept), keep=self.keep)
+
+    @classmethod
+    def load(cls, path):
+        with np.load(path) as saved:
+            stats = cls(keep=int(saved["keep"]))
+            stats.count, stats.total, stats.outer = int(saved["count"]), saved["total"], \
+                saved["outer"]
+            stats.kept = list(saved["kept"])
+        return stats
+
 
 def frechet_distance(mean_a, cov_a, mean_b, cov_b):
     """|mean_a - mean_b|^2 + Tr(cov_a + cov_b - 2 sqrtm(cov_a cov_b)). The trace of the

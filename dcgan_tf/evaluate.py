@@ -6,13 +6,16 @@ class_accuracy of samples generated for given labels.
 Samples come as the run sampled its grids: carpedm20's sampler in inference mode, the anime
 DCGAN and the WGAN with batch statistics (their originals never switched BatchNorm).
 """
+import os
+
 import numpy as np
 
 from common import cli, features
 from common.callbacks import draw_latents
+from common.data import files_key, list_images
 from common.evaluation import (GENERATOR_METRICS, chosen_metrics, evaluate_parser, print_scores,
                                score_generator)
-from dcgan_tf.run import folder_data, load_run, mnist_data, sample_images
+from dcgan_tf.run import folder_data, image_spec, load_run, mnist_data, sample_images
 
 
 def sample(gan, args):
@@ -39,10 +42,19 @@ def real_batches(args, batch_size, count):
         yield batch.numpy()
 
 
+def real_key(args):
+    """What identifies the run's real images (common.evaluation.real_statistics)."""
+    if args.mnist:
+        folder = os.path.join(args.data_dir, "mnist")
+        return files_key(sorted(os.path.join(folder, n) for n in os.listdir(folder)), "mnist")
+    where = os.path.join(args.data_dir, args.dataset)
+    return files_key(list_images(where, args.input_fname_pattern), repr(image_spec(args)))
+
+
 def generator_scores(gan, args, extractor, metrics, num_samples, batch_size=100, seed=0):
     return score_generator(extractor, metrics, sample(gan, args),
-                           real_batches(args, batch_size, num_samples), num_samples, batch_size,
-                           seed)
+                           real_batches(args, batch_size, num_samples), real_key(args),
+                           num_samples, batch_size, seed)
 
 
 @cli.exits_cleanly

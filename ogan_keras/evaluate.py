@@ -11,7 +11,7 @@ import numpy as np
 from common import cli, features
 from common.callbacks import draw_latents
 from common.evaluation import chosen_metrics, evaluate_parser, print_scores, score_generator
-from common.data import ImageFolder, list_images
+from common.data import ImageFolder, files_key, list_images
 from ogan_keras.run import METRICS, image_spec, load_run
 
 
@@ -25,9 +25,26 @@ def real_images(data, img_dim, batch_size, count, seed=0):
         yield batch.numpy()
 
 
-def reconstruction_scores(gan, batches, count, rng):
-    """reconstruction_error, pair_error and their ratio over `count` real images."""
-    images = np.concatenate(list(_take(batches, count)))
+def real_key(data, img_dim):
+    """What identifies the run's real images (common.evaluation.real_statistics)."""
+    return files_key(list_images(data), repr(image_spec(img_dim)))
+
+
+_RECONSTRUCTED = {}
+
+
+def reconstruction_images(data, img_dim, batch_size, count, seed):
+    """The real images reconstruction_ratio uses, decoded once per process (--eval-every
+    scores the same ones every time)."""
+    key = (real_key(data, img_dim), count, seed)
+    if key not in _RECONSTRUCTED:
+        _RECONSTRUCTED[key] = np.concatenate(list(_take(
+            real_images(data, img_dim, batch_size, count, seed), count)))
+    return _RECONSTRUCTED[key]
+
+
+def reconstruction_scores(gan, images, rng):
+    """reconstruction_error, pair_error and their ratio over real `images`."""
     reconstruction = np.mean((gan.reconstruct(images) - images) ** 2)
     order = rng.permutation(len(images))
     pairs = np.mean((images[order] - images[np.roll(order, 1)]) ** 2)
@@ -53,11 +70,10 @@ def scores(gan, data, img_dim, extractor, metrics, num_samples, batch_size=50, s
             return gan.generator.predict(z, verbose=0), None
         out.update(score_generator(extractor, metrics, generate,
                                    real_images(data, img_dim, batch_size, num_samples, seed),
-                                   num_samples, batch_size, seed))
+                                   real_key(data, img_dim), num_samples, batch_size, seed))
     if "reconstruction_ratio" in metrics:
-        count = min(num_samples, 1000)
-        out.update(reconstruction_scores(gan, real_images(data, img_dim, batch_size, count, seed),
-                                         count, np.random.default_rng(seed)))
+        images = reconstruction_images(data, img_dim, batch_size, min(num_samples, 1000), seed)
+        out.update(reconstruction_scores(gan, images, np.random.default_rng(seed)))
     return out
 
 

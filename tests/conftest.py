@@ -2,6 +2,7 @@
 import gzip
 import json
 import os
+import tempfile
 
 import numpy as np
 import pytest
@@ -10,6 +11,8 @@ from PIL import Image
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # as common/__init__.py: tests may import TF first
+# real-image statistics are cached under $XDG_CACHE_HOME: each test session has its own
+os.environ.setdefault("XDG_CACHE_HOME", tempfile.mkdtemp(prefix="gan-tests-cache-"))
 
 
 def write_images(directory, count, size=(24, 20), mode="RGB", ext="png", seed=0):

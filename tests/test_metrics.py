@@ -79,3 +79,40 @@ def test_kept_features_are_a_uniform_sample():
     kept = stats.features()[:, 0]
     assert len(kept) == 100 and len(set(kept)) == 100
     assert 300 < kept.mean() < 700  # not just the first or the last hundred
+
+
+def test_real_statistics_are_computed_once_per_data_and_extractor(monkeypatch, tmp_path):
+    """Real images are read once: the second scoring of the same data (this process or, from
+    the disk cache, the next) never iterates them; other data or another extractor does."""
+    from common import evaluation
+    from common.features import Thumbnails
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(evaluation, "_REAL_STATISTICS", {})
+    reads = []
+
+    def batches(seed):
+        reads.append(seed)
+        rng = np.random.default_rng(seed)
+        for _ in range(3):
+            yield rng.uniform(-1, 1, (4, 8, 8, 3)).astype(np.float32)
+
+    def generate(count, rng):
+        return rng.uniform(-1, 1, (count, 8, 8, 3)), None
+
+    def score(seed, key, extractor):
+        return evaluation.score_generator(extractor, ["fid"], generate, batches(seed), key, 12,
+                                          4)["fid"]
+    first = score(0, "data-a", Thumbnails())
+    assert score(0, "data-a", Thumbnails()) == first and reads == [0]
+    evaluation._REAL_STATISTICS.clear()  # a new process: from the disk cache
+    assert score(0, "data-a", Thumbnails()) == first and reads == [0]
+    assert score(1, "data-b", Thumbnails()) != first and reads == [0, 1]
+    assert score(0, "data-a", Thumbnails(size=4)) and reads == [0, 1, 0]
+
+
+def test_generated_images_are_scored_at_8_bits():
+    from common.evaluation import quantised
+    images = np.array([-1.0, -0.99999, 0.001, 0.5, 1.0], np.float32)
+    levels = (quantised(images) + 1) * 127.5
+    np.testing.assert_allclose(levels, np.round(levels), atol=1e-4)
+    assert quantised(images)[0] == -1.0 and quantised(images)[-1] == 1.0
