@@ -87,3 +87,9 @@ train-colorize: $(STAMP)
 	  "or run make train-colorize PHOTOS=path/to/photos" >&2; exit 2; }
 	$(PY) -m pix2pix_tf.train --mode train --input_dir $(PHOTOS) --output_dir runs/colorize \
 	  --lab_colorization --max_epochs 50
+
+# The original programs' own environments (TF 1.15 + Keras 2.2.4 / 2.1.2, PyTorch 1.0), built once
+# under .originals/ (or $ORIGINALS_DIR) from a CPython 3.7 ($PYTHON37, python3.7 or pyenv's).
+.PHONY: originals
+originals:
+	$(PYTHON) -m sidebyside.environments

@@ -1,0 +1,1 @@
+"""Run the tutorials' original programs, unmodified, in their own frameworks beside the ports."""

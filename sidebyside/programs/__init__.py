@@ -1,0 +1,54 @@
+"""The port's side of each side-by-side program: one module per program, named as the program
+(dcgan-mnist: dcgan_mnist.py), with:
+
+ENVIRONMENT   the original's environment (sidebyside.environments.ENVIRONMENTS)
+SOURCE        its files (a key of sidebyside.sources.SOURCES)
+RUNNER        its runner, a file of sidebyside/runners/ run under the original's python
+BATCH_SIZE    the default --batch-size
+VALUE_RANGE   (low, high) of the samples, for side_by_side.png
+check_data(path)         one UserError when --data is not what the program reads
+runner_config(args)      program entries added to config.json (sizes, flags)
+latents(args, count, rng)  the latents both sides sample side_by_side.png from
+build(workdir, config)   the port, its weights imported from the runner's initial files
+batches(workdir, config) the port's train_step inputs, one per step, from what the runner
+                         recorded (images, latents, labels as the original drew them)
+step(model, batch)       one train step; returns {original's loss name: value}
+final(workdir, config)   a port model holding the runner's final files (the original after
+                         its last step)
+compared_variables(model)  [(name, variable)] compared after the last step
+samples(model, latents)  the port's samples, as the runner's samples.npy
+
+The runner (Python 3.7, the original's framework) reads config.json (program, workdir, data,
+steps, batch_size, keep_dropout, seed, latents, plus runner_config's entries), runs the
+original's file unmodified with its hooks, and writes into workdir: initial/ and final/ (the
+original's own checkpoint files before the first and after the last step), steps.json
+([{"losses": {name: value}, "seconds": s}] per step), record.npz (what each step consumed)
+and samples.npy (its samples from latents.npy after the last step).
+"""
+import os
+import re
+
+import numpy as np
+
+
+class Records:
+    """record.npz of a runner: step_{k}/{name} arrays and the numpy draws in call order."""
+
+    def __init__(self, path):
+        with np.load(path) as data:
+            self.arrays = {name: data[name] for name in data.files}
+        pattern = re.compile(r"draw_(\d+)_(\w+?)_step_(\d+)$")
+        self.draw_list = sorted((int(m[1]), int(m[3]), m[2], self.arrays[name])
+                                for name in self.arrays if (m := pattern.match(name)))
+
+    def get(self, step, name):
+        return self.arrays[f"step_{step}/{name}"]
+
+    def draws(self, step, function):
+        """The results of numpy.random.`function` during `step`, in call order."""
+        return [value for _, at, name, value in self.draw_list
+                if at == step and name == function]
+
+
+def records(workdir):
+    return Records(os.path.join(workdir, "record.npz"))
