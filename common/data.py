@@ -12,15 +12,25 @@ import hashlib
 import os
 import sys
 import time
+import zipfile
+import zlib
 
 import numpy as np
 import tensorflow as tf
+from PIL import Image
 
 from common.color import preprocess_lab, rgb_to_lab
-from common.errors import UserError
+from common.errors import UserError, describe
 from common.images import center_crop, read_image, resize
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+# Every file Pillow opens by its extension (JPEG, PNG, BMP, GIF, WebP, TIFF, PPM...), less the
+# formats Pillow only names (stubs needing other libraries: HDF5, FITS...) or that are not
+# raster images (EPS needs Ghostscript, MPEG is video). TensorFlow decodes JPEG, PNG, BMP and
+# GIF; the rest goes through PIL.
+NOT_IMAGES = {"BUFR", "GRIB", "HDF5", "FITS", "WMF", "EPS", "MPEG"}
+Image.init()
+IMAGE_EXTENSIONS = tuple(sorted(ext for ext, fmt in Image.registered_extensions().items()
+                                if fmt in Image.OPEN and fmt not in NOT_IMAGES))
 IDX_IMAGES_MAGIC = 2051
 IDX_LABELS_MAGIC = 2049
 MNIST_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -29,22 +39,43 @@ MNIST_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
 
 def list_images(source, pattern=None):
     """Sorted image paths from a directory (searched recursively, or with `pattern` inside it)
-    or from a glob pattern such as 'data/lfw/*/*.jpg'. Raises UserError when nothing matches."""
+    or from a glob pattern such as 'data/lfw/*/*.jpg'. Files left out (not images by their
+    extension, or not matched by `pattern`) are counted in one line; UserError when no image
+    is left."""
     if os.path.isdir(source):
-        if pattern:
-            paths = glob.glob(os.path.join(source, pattern))
-        else:
-            paths = glob.glob(os.path.join(source, "**", "*"), recursive=True)
+        everything = glob.glob(os.path.join(source, "**", "*"), recursive=True)
+        paths = glob.glob(os.path.join(source, pattern)) if pattern else everything
     elif glob.has_magic(source):
-        paths = glob.glob(source, recursive=True)
+        everything = paths = glob.glob(source, recursive=True)
     else:
         raise UserError(f"data directory {source} does not exist; pass a folder of images or a "
                         "glob pattern such as 'data/lfw/*/*.jpg'")
-    paths = sorted(p for p in paths if p.lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(p))
-    if not paths:
+    images = sorted(p for p in paths if p.lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(p))
+    report_ignored(source, pattern, sorted(set(p for p in everything if os.path.isfile(p))
+                                           - set(images)))
+    if not images:
         where = os.path.join(source, pattern) if pattern and os.path.isdir(source) else source
-        raise UserError(f"no images (jpg, png, bmp, gif) match {where}; check the path and pattern")
-    return paths
+        raise UserError(f"no images match {where}; check the path and pattern (image files: "
+                        f"{', '.join(e[1:] for e in ('.jpg', '.png', '.bmp', '.gif', '.webp'))}, "
+                        "tiff and the rest Pillow reads)")
+    return images
+
+
+_REPORTED = set()
+
+
+def report_ignored(source, pattern, ignored):
+    """One line (once per process): how many files of `source` are left out, by extension."""
+    if not ignored or (source, pattern) in _REPORTED:
+        return
+    _REPORTED.add((source, pattern))
+    counts = {}
+    for path in ignored:
+        ext = os.path.splitext(path)[1].lower() or "(no extension)"
+        counts[ext] = counts.get(ext, 0) + 1
+    kinds = ", ".join(f"{ext} x{n}" for ext, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+    why = f"not images, or not matching {pattern}" if pattern else "not images"
+    print(f"note: ignored {len(ignored)} files in {source} ({why}): {kinds}", file=sys.stderr)
 
 
 def first_readable(paths, load, where):
@@ -78,8 +109,13 @@ class ImageSpec:
     scale: str = "signed"
 
     def decode(self, path):
-        """uint8 H x W x channels at the training size, in TensorFlow ops."""
+        """uint8 H x W x channels at the training size, in TensorFlow ops. A file whose header
+        announces more pixels than Pillow's limit fails before it is decoded (PIL then
+        refuses it too, and the file is skipped as unreadable)."""
         raw = tf.io.read_file(path)
+        tf.debugging.assert_less_equal(header_pixels(raw), tf.constant(Image.MAX_IMAGE_PIXELS,
+                                                                        tf.int64),
+                                       message="more pixels than Pillow's limit")
         image = tf.cond(tf.equal(tf.strings.substr(raw, 0, 2), b"\xff\xd8"),
                         lambda: tf.io.decode_jpeg(raw, channels=3, dct_method="INTEGER_ACCURATE"),
                         lambda: tf.io.decode_image(raw, channels=3, expand_animations=False))
@@ -122,6 +158,34 @@ class ImageSpec:
 
     def shape(self):
         return (*(self.size or (None, None)), self.channels)
+
+
+def header_pixels(raw):
+    """Width x height from a JPEG, PNG, GIF or BMP header, without decoding (0 for other
+    formats, which PIL reads and checks itself)."""
+    def big_endian(offset):
+        b = tf.cast(tf.io.decode_raw(tf.strings.substr(raw, offset, 4), tf.uint8), tf.int64)
+        return ((b[0] * 256 + b[1]) * 256 + b[2]) * 256 + b[3]
+
+    def little_endian(offset, size):
+        b = tf.cast(tf.io.decode_raw(tf.strings.substr(raw, offset, size), tf.uint8), tf.int64)
+        return tf.reduce_sum(b * tf.constant([1, 256, 65536, 16777216][:size], tf.int64))
+
+    def jpeg():
+        shape = tf.cast(tf.io.extract_jpeg_shape(raw), tf.int64)
+        return shape[0] * shape[1]
+
+    head = tf.strings.substr(raw, 0, 4)
+    size = tf.strings.length(raw)
+    return tf.case([
+        (tf.equal(tf.strings.substr(raw, 0, 2), b"\xff\xd8"), jpeg),
+        (tf.logical_and(tf.equal(head, b"\x89PNG"), size >= 24),
+         lambda: big_endian(16) * big_endian(20)),
+        (tf.logical_and(tf.equal(tf.strings.substr(raw, 0, 3), b"GIF"), size >= 10),
+         lambda: little_endian(6, 2) * little_endian(8, 2)),
+        (tf.logical_and(tf.equal(tf.strings.substr(raw, 0, 2), b"BM"), size >= 26),
+         lambda: little_endian(18, 4) * tf.abs(little_endian(22, 4)))],
+        default=lambda: tf.constant(0, tf.int64))
 
 
 def _center_crop(image, crop_h, crop_w):
@@ -460,8 +524,12 @@ def _find_idx(directory, stem):
 
 def read_idx(path, magic):
     """Read one IDX file, checking its magic number and that the data length matches the header."""
-    with _open_maybe_gz(path) as f:
-        data = f.read()
+    try:
+        with _open_maybe_gz(path) as f:
+            data = f.read()
+    except (OSError, EOFError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
+        raise UserError(f"cannot read {path}: {describe(error)} (a damaged download? fetch "
+                        "it again)") from error
     found = int.from_bytes(data[:4], "big") if len(data) >= 4 else None
     if found != magic:
         raise UserError(f"{path} is not an IDX {'image' if magic == IDX_IMAGES_MAGIC else 'label'} "
@@ -478,18 +546,36 @@ def read_idx(path, magic):
 def _read_idx_split(directory, split):
     images_stem, labels_stem = MNIST_FILES[split]
     images = read_idx(_find_idx(directory, images_stem), IDX_IMAGES_MAGIC)
-    labels = read_idx(_find_idx(directory, labels_stem), IDX_LABELS_MAGIC)
+    labels_path = _find_idx(directory, labels_stem)
+    labels = check_labels(read_idx(labels_path, IDX_LABELS_MAGIC), labels_path)
     if len(images) != len(labels):
         raise UserError(f"{directory}: {split} has {len(images)} images but {len(labels)} labels")
     return images, labels
+
+
+def check_labels(labels, where, classes=10):
+    """MNIST-format labels must be the integers 0..classes-1 (AC-GAN and the conditional
+    DCGAN embed or one-hot them): the first other value is one UserError naming the file."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise UserError(f"{where}: labels must be one number per image, got shape "
+                        f"{labels.shape}")
+    valid = np.isfinite(labels) & (labels == np.round(labels)) & (labels >= 0) & \
+        (labels < classes) if labels.dtype.kind == "f" else (labels >= 0) & (labels < classes)
+    if labels.dtype.kind not in "uif" or not np.all(valid):
+        index = int(np.argmin(valid)) if labels.dtype.kind in "uif" else 0
+        value = labels[index].item()
+        raise UserError(f"{where}: label {value!r} of image {index} is not a class "
+                        f"0..{classes - 1}")
+    return labels.astype(np.int64)
 
 
 def _read_npz(path):
     try:
         with np.load(path) as npz:
             arrays = dict(npz)
-    except (OSError, ValueError) as error:
-        raise UserError(f"cannot read {path} as .npz: {error}") from error
+    except (OSError, ValueError, EOFError, KeyError, zlib.error, zipfile.BadZipFile) as error:
+        raise UserError(f"cannot read {path} as .npz: {describe(error)}") from error
     if "x_train" in arrays:
         keys = ("x_train", "y_train", "x_test", "y_test")
         missing = [k for k in keys if k not in arrays]
@@ -529,4 +615,9 @@ def load_mnist(data_dir=None):
         raise UserError(f"MNIST data directory {data_dir} does not exist")
     if x_train.ndim != 3 or x_train.shape[1:] != x_test.shape[1:]:
         raise UserError(f"{data_dir}: expected N x H x W images, got {x_train.shape}")
-    return (x_train, y_train), (x_test, y_test)
+    for name, labels, images in (("y_train", y_train, x_train), ("y_test", y_test, x_test)):
+        if len(labels) != len(images):
+            raise UserError(f"{data_dir}: {name} has {len(labels)} labels for {len(images)} "
+                            "images")
+    return ((x_train, check_labels(y_train, f"{data_dir} (y_train)")),
+            (x_test, check_labels(y_test, f"{data_dir} (y_test)")))

@@ -1,4 +1,5 @@
-"""What every `python -m <pkg>.evaluate` and `.generate` shares: the flags, and a Scorer that streams real and generated batches into FID/KID and class scores.
+"""What every `python -m <pkg>.evaluate` and `.generate` shares: the flags, real-image
+statistics computed once, and a Scorer of generated batches (FID/KID and class scores).
 
 Not part of any tutorial: the originals judged their GANs by eye; these scores let a user
 compare a port with its tutorial, or one run with another, by more than losses.

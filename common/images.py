@@ -2,6 +2,9 @@
 
 Replaces the originals' scipy.misc imread/imresize/imsave, including scipy's float byte-scaling.
 """
+import contextlib
+import warnings
+
 import numpy as np
 from PIL import Image
 
@@ -11,30 +14,38 @@ RESAMPLING = {"bilinear": Image.BILINEAR, "area": Image.BOX, "bicubic": Image.BI
               "nearest": Image.NEAREST}
 
 
+@contextlib.contextmanager
+def opened(path):
+    """PIL's Image.open of `path`, with every way a file can fail as one UserError naming it:
+    unreadable, truncated, or over Pillow's pixel limit (a decompression bomb: refused before
+    it is decoded, even between the limit and twice it, where Pillow only warns)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                yield image
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError,
+            Image.DecompressionBombWarning) as error:
+        raise UserError(f"cannot read image {path}: {error}") from error
+
+
 def read_image(path, grayscale=False):
-    """Decode a JPEG/PNG/BMP/GIF file to uint8 HxWx3 RGB (HxWx1 when grayscale).
+    """Decode an image file Pillow reads to uint8 HxWx3 RGB (HxWx1 when grayscale).
 
     Grayscale, RGBA, palette and CMYK files are converted (alpha is dropped, as the originals'
     readers did). An unreadable file raises UserError naming it.
     """
-    try:
-        with Image.open(path) as image:
-            image = image.convert("L" if grayscale else "RGB")
-            array = np.asarray(image, dtype=np.uint8)
-    except (OSError, ValueError, SyntaxError) as error:
-        raise UserError(f"cannot read image {path}: {error}") from error
+    with opened(path) as image:
+        array = np.asarray(image.convert("L" if grayscale else "RGB"), dtype=np.uint8)
     return array[..., None] if grayscale else array
 
 
 def is_greyscale_file(path):
     """Whether an image file decodes to one channel (L, 1, I, I;16), as carpedm20's check of
     the first image for 2-D arrays. An unreadable file raises UserError naming it."""
-    try:
-        with Image.open(path) as image:
-            image.load()
-            return image.mode in ("L", "1", "I", "I;16")
-    except (OSError, ValueError, SyntaxError) as error:
-        raise UserError(f"cannot read image {path}: {error}") from error
+    with opened(path) as image:
+        image.load()
+        return image.mode in ("L", "1", "I", "I;16")
 
 
 def center_crop(image, crop_h, crop_w=None):

@@ -366,3 +366,91 @@ def test_damaged_checkpoints_fall_back_to_the_newest_intact_one(tmp_path, tiny_m
         truncate(folder / "generator.weights.h5")
     assert_user_error(run("dcgan_tf.train", *dcgan_args(tiny_mnist, out, 4)), "--fresh")
     assert len(list(checkpoints.glob("damaged-step-*"))) == 3
+
+
+# issue 20: image formats, decompression bombs, MNIST labels, damaged archives
+
+def tiny_dcgan(data_dir, dataset, output_dir, *extra):
+    return ("--train", "--data_dir", data_dir, "--dataset", dataset, "--output-dir",
+            output_dir, "--epoch", 1, "--batch_size", 4, "--output_height", 16, "--gf_dim", 4,
+            "--df_dim", 4, "--sample_freq", 1000, *extra)
+
+
+def test_every_format_pillow_reads_is_used_and_the_rest_counted(tmp_path):
+    folder = tmp_path / "data" / "mixed"
+    for ext, count in (("jpg", 4), ("bmp", 2), ("gif", 2), ("webp", 2), ("tiff", 2),
+                       ("ppm", 1)):
+        write_images(str(folder), count, size=(20, 20), ext=ext, seed=count)
+        for i in range(count):  # distinct names across formats
+            os.rename(folder / f"{i:03d}.{ext}", folder / f"{ext}{i}.{ext}")
+    (folder / "notes.txt").write_text("not an image")
+    (folder / "labels.json").write_text("{}")
+    result = run("dcgan_tf.train", *tiny_dcgan(tmp_path / "data", "mixed", tmp_path / "run",
+                                               "--input_fname_pattern", "*.*"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "dataset: 13 images" in result.stdout
+    note = [line for line in result.stderr.splitlines() if line.startswith("note: ignored")]
+    assert len(note) == 1 and "2 files" in note[0] and ".txt x1" in note[0] \
+        and ".json x1" in note[0], note
+
+
+def write_bomb(path, side=10000):
+    """A valid greyscale PNG of side x side zeros (above Pillow's pixel limit), ~100 KB."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + \
+            struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff)
+    compressor, row, body = zlib.compressobj(9), b"\0" * (side + 1), []
+    for _ in range(side):
+        body.append(compressor.compress(row))
+    body.append(compressor.flush())
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0,
+                                                                  0, 0, 0))
+                + chunk(b"IDAT", b"".join(body)) + chunk(b"IEND", b""))
+
+
+def test_a_decompression_bomb_is_skipped_like_an_unreadable_file(tmp_path):
+    folder = tmp_path / "data" / "faces"
+    write_images(str(folder), 8, size=(20, 20), ext="png")
+    write_bomb(folder / "bomb.png")
+    for module, argv in (("dcgan_tf.train", tiny_dcgan(tmp_path / "data", "faces",
+                                                       tmp_path / "dcgan",
+                                                       "--input_fname_pattern", "*.png")),
+                         ("ogan_keras.train", ("--data", folder, "--img_dim", 32, "--z_dim", 8,
+                                               "--batch_size", 4, "--epochs", 1,
+                                               "--steps_per_epoch", 1,
+                                               "--output-dir", tmp_path / "ogan"))):
+        result = run(module, *argv)
+        assert result.returncode == 0 and "Traceback" not in result.stderr, \
+            result.stderr[-2000:]
+        skipped = [line for line in result.stderr.splitlines()
+                   if line.startswith("warning: skipped unreadable image")]
+        assert len(skipped) == 1 and "bomb.png" in skipped[0] and "pixels" in skipped[0], \
+            skipped
+
+
+def test_mnist_labels_outside_the_classes_are_one_error_line(tmp_path):
+    data = write_mnist_dir(str(tmp_path / "mnist"), 20, 10)
+    labels = (np.arange(20) % 13).astype(np.uint8)  # 10, 11, 12 are no digit
+    from conftest import write_idx
+    write_idx(os.path.join(data, "train-labels-idx1-ubyte"), labels, 2049)
+    result = run("acgan_mnist.train", *acgan_args(data, tmp_path / "run", 1))
+    assert_user_error(result, "train-labels-idx1-ubyte: label 10 of image 10 is not a class")
+
+
+def test_a_damaged_gz_file_is_one_error_line(tmp_path):
+    data = write_mnist_dir(str(tmp_path / "mnist"), 20, 10, gz=True)
+    path = os.path.join(data, "train-images-idx3-ubyte.gz")
+    raw = bytearray(open(path, "rb").read())
+    raw[len(raw) // 2] ^= 0xFF  # one flipped byte: a bad CRC, or a bad deflate stream
+    open(path, "wb").write(bytes(raw))
+    result = run("acgan_mnist.train", *acgan_args(data, tmp_path / "run", 1))
+    assert_user_error(result, "cannot read " + path)
+    np.savez(tmp_path / "mnist.npz", x_train=np.zeros((4, 28, 28), np.uint8))
+    raw = open(tmp_path / "mnist.npz", "rb").read()
+    open(tmp_path / "cut.npz", "wb").write(raw[:len(raw) // 2])
+    result = run("acgan_mnist.train", *acgan_args(tmp_path / "cut.npz", tmp_path / "run2", 1))
+    assert_user_error(result, "cannot read " + str(tmp_path / "cut.npz"))
