@@ -12,6 +12,7 @@ import numpy as np
 from common import cli
 from common.data import load_mnist
 from common.errors import UserError
+from common.images import to_signed
 
 FEATURES = "features"
 
@@ -31,11 +32,6 @@ def build_classifier(num_classes=10):
     return keras.Model(image, probabilities, name="classifier")
 
 
-def scale(images):
-    """uint8 N x 28 x 28 -> float32 N x 28 x 28 x 1 in [-1, 1]."""
-    return (np.asarray(images, np.float32) / 127.5 - 1.0)[..., None]
-
-
 def train_classifier(data_dir=None, epochs=8, batch_size=128, seed=0, verbose=2):
     """Train on the training split; returns (model, held-out accuracy on the test split)."""
     (x_train, y_train), (x_test, y_test) = load_mnist(data_dir)
@@ -46,9 +42,9 @@ def train_classifier(data_dir=None, epochs=8, batch_size=128, seed=0, verbose=2)
     model = build_classifier(int(max(y_train.max(), y_test.max())) + 1)
     model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy",
                   metrics=["accuracy"])
-    model.fit(scale(x_train), y_train.astype(np.int32), batch_size=batch_size, epochs=epochs,
+    model.fit(to_signed(x_train)[..., None], y_train.astype(np.int32), batch_size=batch_size, epochs=epochs,
               verbose=verbose)
-    _, accuracy = model.evaluate(scale(x_test), y_test.astype(np.int32), verbose=0)
+    _, accuracy = model.evaluate(to_signed(x_test)[..., None], y_test.astype(np.int32), verbose=0)
     return model, float(accuracy)
 
 

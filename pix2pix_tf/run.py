@@ -6,6 +6,8 @@ train, evaluate, infer, serve and import_original all build on this module; none
 imports another's command line.
 """
 import csv
+import io
+import json
 import os
 import sys
 
@@ -119,9 +121,21 @@ def parameter_count(model):
 
 # ---- images out ----
 
-def to_uint8(images):
-    """tf.image.convert_image_dtype(saturate=True): clip to [0, 1], x 255.5, truncate."""
+def convert_image_dtype(images):
+    """[0, 1] -> uint8 as the original's tf.image.convert_image_dtype(saturate=True): clip,
+    x 255.5, truncate (not common.images.to_uint8's rounding: pix2pix's files came from this)."""
     return np.floor(np.clip(images, 0.0, 1.0) * 255.5).clip(0, 255).astype(np.uint8)
+
+
+def encode_image(image, filetype):
+    """uint8 H x W x 3 as the original's export graph encoded its output: PNG, or JPEG at
+    quality 80 (--output_filetype)."""
+    buffer = io.BytesIO()
+    if filetype == "jpeg":
+        Image.fromarray(image).save(buffer, format="JPEG", quality=80)
+    else:
+        Image.fromarray(image).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def augment(color, brightness):
@@ -140,7 +154,7 @@ def displayable(args, inputs, targets, outputs):
 
 
 def save_image(image, path, aspect_ratio):
-    image = to_uint8(image)
+    image = convert_image_dtype(image)
     pil = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
     if aspect_ratio != 1.0:
         pil = pil.resize((int(round(CROP_SIZE * aspect_ratio)), CROP_SIZE), Image.BICUBIC)
@@ -243,3 +257,22 @@ def load_generator(args, model):
     run = rundir.find_run(args.checkpoint)
     print("loading model from checkpoint")
     run.load(model.generator, "generator")
+
+
+def load_export(path):
+    """(model, output_filetype) of --mode export's export.keras and the choice beside it
+    (export.json; png when absent)."""
+    if not os.path.isfile(path):
+        raise UserError(f"--model {path} does not exist; make it with python -m pix2pix_tf.train "
+                        "--mode export --checkpoint RUN")
+    try:
+        model = keras.saving.load_model(path)
+    except (ValueError, OSError, TypeError, KeyError) as error:
+        raise UserError(f"{path} is not a pix2pix export ({str(error).splitlines()[0]})") \
+            from error
+    try:
+        with open(os.path.join(os.path.dirname(path), "export.json")) as f:
+            filetype = json.load(f).get("output_filetype", "png")
+    except (OSError, ValueError):
+        filetype = "png"
+    return model, filetype

@@ -4,6 +4,7 @@ Ports pix2pix.py's argparse flags, main() (train / test / export), its progress,
 display and save cadence, options.json and index.html.
 """
 import argparse
+import json
 import math
 import os
 import time
@@ -23,7 +24,7 @@ from pix2pix_tf.gan import LOSSES
 from pix2pix_tf.model import CROP_SIZE
 from pix2pix_tf.run import (NETWORK_OPTIONS, append_index, build_model, displayable,
                             fixed_examples, load_generator, parameter_count, parse_options,
-                            restore_options, save_images, to_uint8)
+                            restore_options, save_images, convert_image_dtype)
 
 
 def examples(args, paths):
@@ -99,9 +100,9 @@ class TrainingReport(StepCallback):
             tf.summary.scalar("generator_loss_GAN", float(logs["gen_loss_GAN"]))
             tf.summary.scalar("generator_loss_L1", float(logs["gen_loss_L1"]))
             for kind, batch in zip(("inputs", "targets", "outputs"), images):
-                tf.summary.image(kind, to_uint8(batch), max_outputs=len(batch))
+                tf.summary.image(kind, convert_image_dtype(batch), max_outputs=len(batch))
             for kind, batch in predictions.items():
-                tf.summary.image(kind, to_uint8(np.asarray(batch)), max_outputs=len(batch))
+                tf.summary.image(kind, convert_image_dtype(np.asarray(batch)), max_outputs=len(batch))
         writer.flush()
 
 
@@ -191,6 +192,10 @@ def export(args, model):
     load_generator(args, model)
     path = os.path.join(args.output_dir, "export.keras")
     export_model(model.generator).save(path)
+    # the original's export graph encoded its output as --output_filetype; infer and serve
+    # read this choice beside the model
+    with open(os.path.join(args.output_dir, "export.json"), "w") as f:
+        json.dump({"output_filetype": args.output_filetype}, f)
     print("exported model to", path)
     return path
 

@@ -126,6 +126,15 @@ def test_train_test_export_modes(tmp_path, capsys):
     expected = np.asarray(Image.open(os.path.join(test_dir, "images", "0-outputs.png")))
     assert result.shape == (256, 256, 3) and result.std() > 0
     assert np.abs(result.astype(int) - expected.astype(int)).max() <= 1
+    # --output_filetype jpeg at export: infer writes JPEG (quality 80), and only to .jpg
+    train.main(["--mode", "export", "--output_dir", export_dir, "--checkpoint", run,
+                "--output_filetype", "jpeg"])
+    model = os.path.join(export_dir, "export.keras")
+    infer.main([a_half, str(tmp_path / "b0.jpg"), "--model", model])
+    assert (tmp_path / "b0.jpg").read_bytes()[:2] == b"\xff\xd8"
+    with pytest.raises(SystemExit):
+        infer.main([a_half, str(tmp_path / "b1.png"), "--model", model])
+    assert "does not end with .jpg or .jpeg" in capsys.readouterr().err
 
 
 def test_lab_colorization_trains_on_single_photos(tmp_path):
