@@ -1,7 +1,8 @@
-import argparse
 import json
+import random
 
 import keras
+import numpy as np
 import pytest
 
 from common import cli, rundir
@@ -68,4 +69,8 @@ def test_setup_and_startup_line(tmp_path):
     line = cli.startup_line(args, strategy, 123)
     assert line.startswith("device: ") and "precision: float32" in line
     assert "XLA: off" in line and "strategy: default" in line and "123 images" in line
-    assert isinstance(args, argparse.Namespace)
+    assert strategy.num_replicas_in_sync == 1
+    # --seed seeds NumPy, Python and Keras: the same draws after every setup
+    draws = [np.random.rand(), random.random(), float(keras.random.uniform(()))]
+    cli.setup(args)
+    assert [np.random.rand(), random.random(), float(keras.random.uniform(()))] == draws

@@ -165,6 +165,15 @@ def test_file_cache_is_written_once_and_reused(tmp_path, capsys):
     again = ImageFolder(paths, spec, seed=3, cache_dir=str(tmp_path / "cache"), cache_mb=0)
     np.testing.assert_array_equal(epochs(again), in_memory)
     assert "decoded" not in capsys.readouterr().out  # read back, not decoded again
+    # a file replaced (new size and time), or another spec: a new fingerprint, decoded anew
+    Image.new("RGB", (12, 10), (255, 0, 0)).save(paths[0])
+    os.utime(paths[0], ns=(1, 1))
+    changed = ImageFolder(paths, spec, seed=3, cache_dir=str(tmp_path / "cache"), cache_mb=0)
+    assert not np.array_equal(epochs(changed), in_memory)
+    assert "decoded 7 images" in capsys.readouterr().out
+    other = ImageFolder(paths, ImageSpec(size=(4, 4)), seed=3, cache_dir=str(tmp_path / "cache"),
+                        cache_mb=0)
+    assert epochs(other).shape[1:3] == (4, 4) and len(list((tmp_path / "cache").iterdir())) == 3
 
 
 def test_every_epoch_reshuffles_all_images(tmp_path):

@@ -67,7 +67,16 @@ FLAGS = {"jit": (["--jit-compile"], "XLA: on"),
 def test_flag_in_program(program, flag, data, tmp_path, capsys):
     module, argv = program_argv(program, data, str(tmp_path / "run"))
     extra, startup = FLAGS[flag]
-    importlib.import_module(f"{module}.train").main([*argv, *extra])
+    model = importlib.import_module(f"{module}.train").main([*argv, *extra])
     assert startup in capsys.readouterr().out
+    # the flag took effect on the model that trained, not only in the start-up line
+    assert model.jit_compile is (flag == "jit")
+    assert model.steps_per_execution == (2 if flag == "spe" else 1)
+    dtypes = {layer.compute_dtype for layer in model.generator._flatten_layers()}
+    if flag == "mixed":
+        assert dtypes & {"float16", "bfloat16"}, dtypes
+        assert model.generator.outputs[0].dtype == "float32"  # last layers stay float32
+    else:
+        assert dtypes == {"float32"}, dtypes
     # every step ran and was counted, also when Keras reports only every second one
     assert saved_counters(tmp_path / "run" / "checkpoints")[0] == 4

@@ -1,6 +1,7 @@
 import os
 import re
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -10,8 +11,9 @@ from common.checkpoint import Checkpoint
 from common.data import paired_transform
 from conftest import saved_counters
 from pix2pix_tf import infer, process, train
-from pix2pix_tf.gan import EPS, pix2pix_losses
-from pix2pix_tf.model import AlwaysOnDropout, build_discriminator, build_generator
+from pix2pix_tf.gan import EPS, Pix2Pix, generator_losses, pix2pix_losses
+from pix2pix_tf.model import (AlwaysOnDropout, BatchStatsNormalization, build_discriminator,
+                              build_generator)
 
 
 def trainable(m):
@@ -224,6 +226,14 @@ def test_checkpoint_flag_trains_max_steps_more_and_restores_loss_averages(tmp_pa
     assert restored.restore()
     assert {k: float(v.numpy()) for k, v in second.averages.items()} == \
         pytest.approx(averages)
+    # --max_steps 0 from --checkpoint a: the networks, Adam's state and the step are a's
+    third = train.main([*small, "--output_dir", str(tmp_path / "c"), "--max_steps", "0",
+                        "--checkpoint", str(tmp_path / "a")])
+    for mine, theirs in zip(third.generator.weights + third.discriminator.weights
+                            + third.g_optimizer.variables, first.generator.weights
+                            + first.discriminator.weights + first.g_optimizer.variables):
+        np.testing.assert_array_equal(np.asarray(mine), np.asarray(theirs))
+    assert int(third.g_optimizer.iterations) == 2
 
 
 def test_split_pairs_sorted_files_with_shuffled_assignments(tmp_path):
@@ -238,3 +248,140 @@ def test_split_pairs_sorted_files_with_shuffled_assignments(tmp_path):
     random.shuffle(expected)  # tools/split.py's order of operations
     for name, folder in zip(names, expected):
         assert (tmp_path / folder / name).exists(), (name, folder)
+
+
+# ---- the training step, as pix2pix.py computed it (measured with python -m sidebyside) ----
+
+def small_pix2pix(lr=1.0):
+    """ngf = ndf = 2; plain SGD, so each update is -lr x the gradient it applied."""
+    model = Pix2Pix(build_generator(ngf=2, seed=1), build_discriminator(ndf=2))
+    model.compile(keras.optimizers.SGD(lr), keras.optimizers.SGD(lr))
+    for layer in model.generator.layers:
+        if isinstance(layer, AlwaysOnDropout):
+            layer.rate = 0.0
+    return model
+
+
+def pair(seed):
+    rng = np.random.default_rng(seed)
+    return [tf.constant(rng.uniform(-1, 1, (1, 256, 256, 3)), tf.float32) for _ in range(2)]
+
+
+def test_batchnorm_moving_statistics_never_move():
+    """pix2pix.py never ran the update ops tf.layers.batch_normalization put in UPDATE_OPS:
+    its checkpoints hold moving means 0 and variances 1 after any number of steps."""
+    model = small_pix2pix(lr=1e-3)
+    model.train_step(pair(0))
+    norms = [layer for network in (model.generator, model.discriminator)
+             for layer in network.layers if isinstance(layer, BatchStatsNormalization)]
+    assert len(norms) == 17
+    for layer in norms:
+        np.testing.assert_array_equal(layer.moving_mean.numpy(), 0.0)
+        np.testing.assert_array_equal(layer.moving_variance.numpy(), 1.0)
+
+
+def discriminator_at(model, before, after):
+    """The discriminator's forward pass with the weights `before` (a copy of its variables'
+    values) whose backward pass multiplies by the weights `after` (its variables): the
+    kernels and gammas pix2pix.py's generator gradient read, TF1 reference variables having
+    been updated in place between its forward and backward passes."""
+    d = model.discriminator
+    old = dict(zip((id(v) for v in d.trainable_variables), before))
+
+    def mixed(new, forward):
+        return forward(new) + tf.stop_gradient(forward(old[id(new)]) - forward(new))
+
+    def conv(x, name, stride):
+        layer = d.get_layer(name)
+        x = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])
+        return mixed(layer.kernel, lambda k: tf.nn.conv2d(x, k, stride, "VALID")) + \
+            old[id(layer.bias)]
+
+    def norm(x, name):
+        layer = d.get_layer(name)
+        mean, variance = tf.nn.moments(x, [0, 1, 2])
+        x_hat = (x - mean) / tf.sqrt(variance + layer.epsilon)
+        return mixed(layer.gamma, lambda gamma: gamma * x_hat) + old[id(layer.beta)]
+
+    def call(inputs, targets):
+        x = tf.nn.leaky_relu(conv(tf.concat([inputs, targets], 3), "layer_1", 2), 0.2)
+        for i, stride in ((2, 2), (3, 2), (4, 1)):
+            x = tf.nn.leaky_relu(norm(conv(x, f"layer_{i}", stride), f"layer_{i}_batchnorm"),
+                                 0.2)
+        return tf.sigmoid(conv(x, "layer_5", 1))
+    return call
+
+
+def test_generator_gradient_meets_the_updated_discriminator():
+    """pix2pix.py's generator gradient is built under a control dependency on the
+    discriminator's update, and its reads of the discriminator's reference variables share
+    their buffers: it backpropagates through the updated kernels and gammas at the forward
+    pass's activations (beside pix2pix.py on TF 1.15 this matches its gradients to 1e-5; the
+    forward pass's own discriminator is 7e-3 off). Written out with raw ops here."""
+    model = small_pix2pix()
+    inputs, targets = pair(1)
+    g_vars, d_vars = model.generator.trainable_variables, model.discriminator.trainable_variables
+    g_before = [v.numpy() for v in g_vars]
+    d_before = [v.numpy() for v in d_vars]
+    with tf.GradientTape(persistent=True) as tape:
+        outputs, losses, _ = model.forward(inputs, targets)
+    plain = tape.gradient(losses["gen_loss"], g_vars)
+    d_step = tape.gradient(losses["discrim_loss"], d_vars)
+    model.update(inputs, targets)
+    for v, value, g in zip(d_vars, d_before, d_step):
+        np.testing.assert_allclose(v.numpy(), value - g.numpy(), rtol=1e-5, atol=1e-6)
+    with tf.GradientTape() as tape:
+        outputs = model.generator(inputs, training=True)
+        fake = discriminator_at(model, d_before, d_vars)(inputs, outputs)
+        gen_loss = generator_losses(targets, outputs, fake)["gen_loss"]
+    expected = tape.gradient(gen_loss, g_vars)
+    applied = [value - v.numpy() for v, value in zip(g_vars, g_before)]
+    scale = max(float(np.abs(g).max()) for g in expected)
+    worst = max(float(np.abs(a - e.numpy()).max()) for a, e in zip(applied, expected)) / scale
+    plain_off = max(float(np.abs(p.numpy() - e.numpy()).max())
+                    for p, e in zip(plain, expected)) / scale
+    print(f"generator update vs the updated discriminator's gradient: {worst:.1e}; the "
+          f"forward pass's own discriminator's gradient differs by {plain_off:.1e}")
+    assert worst < 1e-4 < 1e-2 < plain_off
+
+
+def test_displayed_averages_are_tf1s_exponential_moving_average():
+    """tf.train.ExponentialMovingAverage(0.99): shadow -= (shadow - loss) * (1 - decay), with
+    1 - decay computed in float32 (0.0099999905, not 0.01)."""
+    model = small_pix2pix()
+    loss = np.float32(1.4245410)
+    values = {name: tf.constant(loss) for name in ("discrim_loss", "gen_loss_GAN",
+                                                    "gen_loss_L1")}
+    shadow = np.float32(0.0)
+    for _ in range(3):
+        averages = model.display(values)
+        shadow = np.float32(shadow - (shadow - loss) * (np.float32(1) - np.float32(0.99)))
+        assert float(averages["discrim_loss"]) == float(shadow)
+
+
+def test_side_by_side_with_the_original(tmp_path, capsys):
+    """python -m sidebyside pix2pix: pix2pix.py, unmodified, beside the port for 3 steps
+    (where the originals' keras224 environment is built)."""
+    from sidebyside import environments, harness
+    if environments.environment_python("keras224") is None or \
+            environments.ORIGINALS_SRC is None:
+        pytest.skip("needs the originals' keras224 environment and pix2pix.py "
+                    "(make originals)")
+    pairs = write_pairs(str(tmp_path / "pairs"), 2)
+    assert harness.main(["pix2pix", "--data", pairs, "--steps", "3",
+                         "--output-dir", str(tmp_path / "sbs")]) == 0
+    out = capsys.readouterr().out
+    assert "same update: within tolerance" in out
+    assert re.search(r"\n +1 \| discrim_loss +\| +[\d.]+ \| +[\d.]+ \| 0\.00e\+00", out)
+
+
+def test_aspect_ratio_stretches_saved_images_as_the_original(tmp_path):
+    """--aspect_ratio 1.5: saved images are resized (bicubic) to 384x256, width over height."""
+    from pix2pix_tf.run import save_image
+    image = np.zeros((256, 256, 3), np.float32)
+    image[:, 128:] = 1.0
+    save_image(image, str(tmp_path / "wide.png"), 1.5)
+    saved = Image.open(tmp_path / "wide.png")
+    assert saved.size == (384, 256)
+    row = np.asarray(saved)[0, :, 0]
+    assert row[0] == 0 and row[-1] == 255 and 0 < row[192] < 255  # the edge moved to x = 192

@@ -262,6 +262,34 @@ def test_second_run_refuses_and_a_dead_runs_lock_is_taken_over(tmp_path, tiny_mn
     assert (out / ".lock").read_text() == ""  # released at a clean exit
 
 
+def test_lock_without_flock_falls_back_to_the_pid_it_names(tmp_path, monkeypatch, capsys):
+    """On a file system without flock (NFS without lockd: ENOLCK), a lock naming a live
+    process of this host is respected, and one naming a dead process is taken over."""
+    import errno
+    import fcntl
+    import socket
+    from common import rundir
+    from common.errors import UserError
+
+    def no_flock(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+    monkeypatch.setattr(fcntl, "flock", no_flock)
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        holder = {"pid": sleeper.pid, "host": socket.gethostname(), "started": "then"}
+        (tmp_path / ".lock").write_text(json.dumps(holder))
+        with pytest.raises(UserError, match=f"in use by another run \\(PID {sleeper.pid}"):
+            rundir.OutputLock(str(tmp_path)).acquire()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    lock = rundir.OutputLock(str(tmp_path))
+    lock.acquire()  # the recorded holder is dead now
+    assert f"taking over {tmp_path / '.lock'}" in capsys.readouterr().err
+    assert json.loads((tmp_path / ".lock").read_text())["pid"] == os.getpid()
+    lock.release()
+
+
 def test_lock_is_reused_within_one_process(tmp_path):
     assert OutputLock.claim(str(tmp_path)) is OutputLock.claim(str(tmp_path))
 
