@@ -9,8 +9,8 @@ import keras
 from acgan_mnist.run import build_gan, parse_options
 from common import cli
 from common.errors import UserError
-from common.original_files import (Importer, import_parser, keras2_version, keras2_weights,
-                                   refuse_leftovers, require, write_run)
+from common.original_files import (Importer, import_parser, keras2_layer_order, keras2_weights,
+                                   refuse_leftovers, require, require_keras2, write_run)
 
 # mnist_acgan.py's epoch: ceil(60000 / 100) batches, each one train_on_batch per network.
 STEPS_PER_EPOCH = 600
@@ -61,22 +61,8 @@ def file_arrays(path):
     """{weight name: array} of a Keras 2 weight file; a nested Sequential's weights keep
     their own layers' names (sequential_2 holds dense_1/kernel:0, ...)."""
     layers = keras2_weights(path)
-    version = keras2_version(path)
-    if version and not version.startswith("2."):
-        raise UserError(f"{path} was written by Keras {version}, not by Keras 2 as "
-                        "mnist_acgan.py's weight files were")
+    require_keras2(path, "mnist_acgan.py's weight files")
     return {name: array for _, weights in layers for name, array in weights}
-
-
-def original_layers(arrays):
-    """{kind: [layer name, ...]} of a file's weight names, in the order the script created
-    the layers: Keras 2 numbered each kind as it went (dense_1, dense_2, ...)."""
-    found = {}
-    for name in arrays:
-        layer = name.split("/")[0]
-        kind, number = re.fullmatch(r"(.*?)(?:_(\d+))?", layer).groups()
-        found.setdefault(kind, set()).add((int(number or 0), layer))
-    return {kind: [layer for _, layer in sorted(layers)] for kind, layers in found.items()}
 
 
 def port_layers(model):
@@ -97,7 +83,7 @@ def import_network(network, path, arrays, verbose):
     """Each port layer gets the file's layer of its kind at the same place in creation order,
     each variable the array of its name; anything the file holds beyond that is refused."""
     importer = Importer(path, verbose)
-    originals = original_layers(arrays)
+    originals = keras2_layer_order(arrays)
     used = set()
     for kind, layers in port_layers(network).items():
         names = originals.get(kind, [])

@@ -9,6 +9,7 @@ import collections
 import io
 import os
 import pickle
+import re
 import struct
 import zipfile
 
@@ -99,6 +100,26 @@ def keras2_version(path):
 
 def _text(value):
     return value.decode("utf8") if isinstance(value, bytes) else str(value)
+
+
+def keras2_layer_order(arrays):
+    """{kind: [layer name, ...]} of a Keras 2 file's weight names ({name: array}), in the
+    order the script created the layers: Keras 2 numbered each kind as it went (dense_1,
+    dense_2, ...), whatever order the file lists them in."""
+    found = {}
+    for name in arrays:
+        layer = name.split("/")[0]
+        kind, number = re.fullmatch(r"(.*?)(?:_(\d+))?", layer).groups()
+        found.setdefault(kind, set()).add((int(number or 0), layer))
+    return {kind: [layer for _, layer in sorted(names)] for kind, names in found.items()}
+
+
+def require_keras2(path, program_file):
+    """One UserError when the HDF5 file was written by another Keras than 2.x."""
+    version = keras2_version(path)
+    if version and not version.startswith("2."):
+        raise UserError(f"{path} was written by Keras {version}, not by Keras 2 as "
+                        f"{program_file} was")
 
 
 def flat_keras2_weights(path):

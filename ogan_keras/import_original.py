@@ -2,14 +2,13 @@
 (Keras 2 save_weights of its train model: encoder and generator) as a run directory train resumes.
 """
 import os
-import re
 
 from keras import layers
 
 from common import cli
 from common.errors import UserError
-from common.original_files import (Importer, import_parser, keras2_version, keras2_weights,
-                                   refuse_leftovers, require, write_run)
+from common.original_files import (Importer, import_parser, keras2_layer_order, keras2_weights,
+                                   refuse_leftovers, require, require_keras2, write_run)
 from ogan_keras.model import F_SIZE, ScaleShift
 from ogan_keras.run import build_gan, parse_options
 
@@ -24,13 +23,10 @@ def nested_models(path):
     """({weight name: array} of the encoder, of the generator): the train model's two nested
     models (model_1 and model_2 as Keras 2 named them), told apart by their layers."""
     models = [dict(weights) for _, weights in keras2_weights(path) if weights]
-    version = keras2_version(path)
-    if version and not version.startswith("2."):
-        raise UserError(f"{path} was written by Keras {version}, not by Keras 2 as "
-                        "o_gan_celeba_sm_4x4.py's train_model.weights was")
+    require_keras2(path, "o_gan_celeba_sm_4x4.py's train_model.weights")
     found = {}
     for arrays in models:
-        kinds = original_layers(arrays)
+        kinds = keras2_layer_order(arrays)
         role = "generator" if "conv2d_transpose" in kinds else \
             "encoder" if "conv2d" in kinds else None
         if role is None or role in found:  # a layer or model the script did not build
@@ -43,20 +39,9 @@ def nested_models(path):
     return found["encoder"], found["generator"]
 
 
-def original_layers(arrays):
-    """{kind: [layer name, ...]} of a model's weight names, in the order the script created
-    the layers: Keras 2 numbered each kind as it went (dense_1, dense_2, ...)."""
-    found = {}
-    for name in arrays:
-        layer = name.split("/")[0]
-        kind, number = re.fullmatch(r"(.*?)(?:_(\d+))?", layer).groups()
-        found.setdefault(kind, set()).add((int(number or 0), layer))
-    return {kind: [layer for _, layer in sorted(names)] for kind, names in found.items()}
-
-
 def file_sizes(generator_arrays, path):
     """(img_dim, z_dim) from the generator's first Dense: z_dim -> 4 x 4 x (8 img_dim)."""
-    first = original_layers(generator_arrays).get("dense", ["dense"])[0]
+    first = keras2_layer_order(generator_arrays).get("dense", ["dense"])[0]
     kernel = require(generator_arrays, f"{first}/kernel:0", path)
     columns = kernel.shape[-1]
     img_dim = columns // (F_SIZE ** 2 * 8)
@@ -95,7 +80,7 @@ def generator_layers(generator):
 def import_network(importer, network, arrays, port):
     """Each port layer gets the file's layer of its kind at the same place in creation order,
     each variable the array of its name; anything the file holds beyond that is refused."""
-    originals = original_layers(arrays)
+    originals = keras2_layer_order(arrays)
     used = set()
     for kind, port_layers in port.items():
         names = originals.get(kind, [])
