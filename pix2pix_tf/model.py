@@ -4,7 +4,7 @@ Names follow the original's variable scopes: encoder_1..encoder_8, decoder_8..de
 layer_1..layer_5, so summary() reads like the TF graph.
 """
 import keras
-from keras import layers
+from keras import layers, ops
 from keras.initializers import RandomNormal
 
 from common.legacy import synchronized_by_default
@@ -15,14 +15,21 @@ CROP_SIZE = 256
 @keras.saving.register_keras_serializable(package="pix2pix_tf")
 class BatchStatsNormalization(layers.BatchNormalization):
     """pix2pix's batchnorm: tf.layers.batch_normalization(training=True) everywhere, also at
-    test time (the paper's choice; with batch 1 it acts as instance normalisation). The
-    original never ran the moving-average update ops; Keras updates them, unused."""
+    test time (the paper's choice; with batch 1 it acts as instance normalisation). Its
+    moving mean and variance stay at 0 and 1, as in the original's checkpoints: pix2pix.py
+    never ran the update ops tf.layers put in UPDATE_OPS, and nothing reads them."""
 
     def __init__(self, **kwargs):
         super().__init__(**synchronized_by_default(kwargs))
 
     def call(self, inputs, training=None, mask=None):
-        return super().call(inputs, training=True, mask=mask)
+        x = ops.cast(inputs, keras.backend.result_type(inputs.dtype, "float32"))
+        mean, variance = self._moments(x, mask)
+        outputs = ops.batch_normalization(x, mean, variance, axis=self.axis,
+                                          offset=ops.cast(self.beta, x.dtype),
+                                          scale=ops.cast(self.gamma, x.dtype),
+                                          epsilon=self.epsilon)
+        return ops.cast(outputs, self.compute_dtype)
 
 
 @keras.saving.register_keras_serializable(package="pix2pix_tf")

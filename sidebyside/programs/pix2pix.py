@@ -1,0 +1,149 @@
+"""pix2pix side by side: pix2pix.py (affinelayer/pix2pix-tensorflow 0f21744, TF 1.15) and
+pix2pix_tf.
+
+The network is fixed at 256x256, so the run is small through --ngf / --ndf (NGF, NDF) and
+batch 1. The port trains on the batches the original's queue pipeline produced (recorded with
+the draws of its flip and crop), from the original's initial checkpoint (its own Saver
+files, Adam slots included); the losses compared per step are the three the train op
+computed and the three displayed averages after it ("_ema"). The samples are the generator
+on the first input images of --data (the "latents"), batch_size at a time.
+"""
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from common.data import list_paired_images, paired_transform
+from common.images import read_image, to_unit
+from pix2pix_tf.gan import LOSSES
+from pix2pix_tf.import_original import import_checkpoint
+from pix2pix_tf.model import CROP_SIZE, AlwaysOnDropout
+from pix2pix_tf.run import fixed_examples, parse_options
+from sidebyside.programs import records
+
+ENVIRONMENT, SOURCE, RUNNER = "keras224", "pix2pix", "pix2pix.py"
+BATCH_SIZE = 1
+VALUE_RANGE = (-1.0, 1.0)
+NGF = NDF = 8
+# The original's own augmentation: resize to 286, random 256 crop, random flip. The port trains
+# on the batches it produced; port_examples remakes them with the port's pipeline.
+SCALE_SIZE, FLIP = 286, True
+
+
+def check_data(path):
+    list_paired_images(path)
+
+
+def runner_config(args):
+    return {"ngf": NGF, "ndf": NDF, "scale_size": SCALE_SIZE, "flip": FLIP}
+
+
+def options(config):
+    """The port's options for the runner's command line."""
+    return parse_options(["--mode", "train", "--ngf", str(config["ngf"]), "--ndf",
+                          str(config["ndf"]), "--batch_size", str(config["batch_size"]),
+                          "--seed", str(config["seed"]),
+                          "--output_dir", os.path.join(config["workdir"], "port")])
+
+
+def latents(args, count, rng):
+    """The inputs of the first images of --data (as many as fit in whole batches)."""
+    _, inputs, _ = fixed_examples(parse_options(["--mode", "train"]),
+                                  list_paired_images(args.data), count)
+    return inputs[:max(args.batch_size, len(inputs) // args.batch_size * args.batch_size)]
+
+
+def model_from(folder, config):
+    """The port holding the runner's checkpoint in `folder` (weights, Adam state, averages),
+    the generator's dropout off unless keep_dropout, as in the runner."""
+    model = import_checkpoint(os.path.join(config["workdir"], folder), options(config))[0]
+    if not config["keep_dropout"]:
+        for layer in model.generator.layers:
+            if isinstance(layer, AlwaysOnDropout):
+                layer.rate = 0.0
+    model.sample_batch = config["batch_size"]
+    return model
+
+
+@tf.function
+def train_step(model, inputs, targets):
+    """Pix2Pix.train_step, compiled, returning the losses of its forward pass (as the
+    original's train op computed them) and the displayed averages after it ("_ema")."""
+    losses = model.update(inputs, targets)
+    averages = model.display(losses)
+    return {**{name: losses[name] for name in LOSSES},
+            **{name + "_ema": averages[name] for name in LOSSES}}
+
+
+def build(workdir, config):
+    return model_from("initial", config)
+
+
+def final(workdir, config):
+    return model_from("final", config)
+
+
+def port_examples(workdir, config):
+    """Each step's (inputs, targets) remade from the files the original read by the port's
+    data path (common.data.paired_transform: decode, A|B halves, [-1, 1], AREA resize), the
+    original's flip and crop draws applied as pix2pix.py applied them (flip when its uniform
+    draw is below 0.5, before the resize; crop at the floor of its offset draw)."""
+    record = records(workdir)
+    transform = paired_transform(scale_size=config["scale_size"],
+                                 crop_size=config["scale_size"], flip=False)
+    for step in range(1, config["steps"] + 1):
+        pairs = []
+        for k, path in enumerate(record.get(step, "paths")):
+            image = to_unit(read_image(str(path)))
+            half = image.shape[1] // 2
+            halves = [image[:, :half], image[:, half:2 * half]]
+            if config["flip"] and record.get(step, "flip")[k] < 0.5:
+                halves = [h[:, ::-1] for h in halves]
+            inputs, targets = transform(tf.constant(np.concatenate(halves, axis=1)))
+            top, left = np.floor(record.get(step, "offset")[k]).astype(int) \
+                if config["scale_size"] > CROP_SIZE else (0, 0)
+            pairs.append([x[top:top + CROP_SIZE, left:left + CROP_SIZE]
+                          for x in (inputs.numpy(), targets.numpy())])
+        yield tuple(np.stack(x) for x in zip(*pairs))
+
+
+def batches(workdir, config):
+    record = records(workdir)
+    for step in range(1, config["steps"] + 1):
+        yield tuple(keras.ops.convert_to_tensor(record.get(step, name))
+                    for name in ("inputs", "targets"))
+
+
+def step(model, batch):
+    return {name: float(value) for name, value in train_step(model, *batch).items()}
+
+
+def compared_variables(model):
+    """The networks' weights and BatchNorm statistics, both Adams' m and v, the averages;
+    not the biases of convolutions a batchnorm follows, nor their m and v: their gradient is
+    zero but for rounding (the batchnorm subtracts the mean), so Adam moves them by noise,
+    differently in any two programs, and nothing reads them."""
+    unread = {id(layer.bias) for network in (model.generator, model.discriminator)
+              for layer in network.layers if has_layer(network, f"{layer.name}_batchnorm")}
+    networks = [(v.path, v) for v in model.generator.variables + model.discriminator.variables
+                if "seed_generator" not in v.path and id(v) not in unread]
+    slots = [(f"{kind}/{slot.path}", slot)
+             for kind, optimizer, network in (("d", model.d_optimizer, model.discriminator),
+                                              ("g", model.g_optimizer, model.generator))
+             for v in network.trainable_variables if id(v) not in unread
+             for slot in (optimizer._momentums[optimizer._get_variable_index(v)],
+                          optimizer._velocities[optimizer._get_variable_index(v)])]
+    return networks + slots + [(f"average/{name}", v) for name, v in model.averages.items()]
+
+
+def has_layer(network, name):
+    return any(layer.name == name for layer in network.layers)
+
+
+def samples(model, latents):
+    """The generator as the runner ran it: batch statistics, batch_size images at a time."""
+    size = model.sample_batch
+    return np.concatenate([keras.ops.convert_to_numpy(model.generator(latents[i:i + size],
+                                                                      training=True))
+                           for i in range(0, len(latents), size)])
