@@ -93,3 +93,19 @@ train-colorize: $(STAMP)
 .PHONY: originals
 originals:
 	$(PYTHON) -m sidebyside.environments
+
+# The browser test of pix2pix_tf.serve (tests/test_serve.py) drives Debian's chromium through its
+# chromedriver; without them that test is skipped. Installs them (as root) when missing.
+.PHONY: browser
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
+	  echo "chromium and chromedriver are installed"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      chromium chromium-driver; } || { echo "error: apt-get could not install chromium" \
+	      "and chromium-driver (offline?); the browser test is skipped until they are" >&2; \
+	      exit 2; }; \
+	else \
+	  echo "make browser: installing chromium needs root and apt-get (Debian/Ubuntu): run" \
+	    "apt-get install chromium chromium-driver as root; the browser test is skipped until then"; \
+	fi
