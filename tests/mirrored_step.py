@@ -134,6 +134,20 @@ def relative(a, b):
     return difference / scale if scale else difference
 
 
+def reversed_batches(data):
+    """The same batches with their samples in reverse order: the same update in exact
+    arithmetic (losses are means, BatchNorm statistics symmetric), other float32 sums."""
+    return data.map(lambda *tensors: tuple(tf.reverse(t, [0]) for t in tensors))
+
+
+def single_device_gradients(build, data, start):
+    gan = with_sgd(build())
+    for variable, value in zip(gan.generator.variables + gan.discriminator.variables, start):
+        variable.assign(value)
+    gan.fit(data, steps_per_epoch=1, epochs=1, verbose=0)
+    return gan
+
+
 def compare(build, data, gan_module, mode, strategy):
     """One step of each from the same start: the worst relative differences of the gradients,
     of BatchNorm's statistics and of the losses."""
@@ -148,17 +162,21 @@ def compare(build, data, gan_module, mode, strategy):
                 variable.assign(value)
         losses = [gan.fit(data, steps_per_epoch=1, epochs=1, verbose=0).history
                   for gan in (single, mirrored)]
+        reordered = single_device_gradients(build, reversed_batches(data), start)
     noise_only = biases_into_batchnorm(single)
-    grads = [(path, g, m) for (path, g), (_, m) in zip(gradients(single), gradients(mirrored))
+    grads = [(path, g, m, r) for (path, g), (_, m), (_, r) in
+             zip(gradients(single), gradients(mirrored), gradients(reordered))
              if path not in noise_only]
-    worst = max(grads, key=lambda u: relative(u[1], u[2]))
+    worst = max(grads, key=lambda u: relative(u[1], u[2]) / max(relative(u[1], u[3]), 1e-7))
     stats = list(zip(statistics(single), statistics(mirrored)))
     return {"compared": len(grads), "left_out": sorted(noise_only),
             "gradient_difference": relative(worst[1], worst[2]), "worst_variable": worst[0],
+            # its float32 floor: the single device on the same batch in reverse order
+            "gradient_floor": relative(worst[1], worst[3]),
             "statistics_compared": len(stats),
             "statistics_difference": max(relative(a, b) for a, b in stats),
             "loss_difference": max(relative(losses[0][k], losses[1][k]) for k in losses[0]),
-            "gradient_size": max(float(np.max(np.abs(g))) for _, g, _ in grads),
+            "gradient_size": max(float(np.max(np.abs(g))) for _, g, _, _ in grads),
             "replicas": mirrored.distribute_strategy.num_replicas_in_sync}
 
 

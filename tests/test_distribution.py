@@ -34,9 +34,12 @@ def test_one_mirrored_step_computes_the_single_device_gradients(tmp_path, progra
     exact = report["as_built"]
     assert exact["replicas"] == 2 and exact["compared"] > 20, exact
     assert exact["gradient_size"] > 1e-6, exact  # the step had gradients to compare
-    # measured: gradients 6e-6, statistics 3e-5 (AC-GAN's generator variances ~6e-5 are
-    # differences of near-equal sums), losses 1e-7
-    assert exact["gradient_difference"] < 1e-4, exact
+    # measured: gradients 6e-6 (oneDNN on) to 2e-2 (off: AC-GAN's generator gradients at
+    # initialisation are sums that nearly cancel, and a ReLU at zero within one rounding step
+    # flips with the summation order), never more than the single device differs from itself
+    # on the same batch in reverse order; statistics 3e-5 (AC-GAN's generator variances ~6e-5
+    # are differences of near-equal sums), losses 1e-7
+    assert exact["gradient_difference"] < max(1e-4, 10 * exact["gradient_floor"]), exact
     assert exact["statistics_difference"] < 5e-4, exact
     assert exact["loss_difference"] < 1e-5, exact
     # measured: gradients 0.7-2.4, losses 1e-4-1e-3, unsynchronized statistics 0.1-1.3
