@@ -3,6 +3,8 @@
 Keras 2 RMSprop (epsilon outside the square root) and BatchNormalization whose moving statistics
 follow Keras 2.2 (zero-debiased, sample-size corrected), TF1's fused batch norm or PyTorch.
 """
+import contextlib
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -72,32 +74,51 @@ class LegacyBatchNormalization(keras.layers.BatchNormalization):
     zero_debias: the moving mean and variance are TF's assign_moving_average(...,
       zero_debias=True), as Keras 2.1.3-2.2.5 did: after the first step they equal that
       batch's statistics instead of starting from 0 and 1 (originals.md §0.6).
+    debias_streams: how many times a train step of the original called the layer. Keras 2
+      built one assign_moving_average per call, each with its own debias state, all
+      assigning the same moving variables: each call keeps its own average of its own
+      batches, and the variables hold the average of the call whose update ran last
+      (O-GAN's encoder: real, fake, stop-gradient fake batch; the fake ones, measured). A
+      training call updates the stream that `debias_stream(model, index)` selects (0
+      outside it) and assigns that stream's average, so the last call of a step lands.
 
-    The debias state (two shadow vectors and a step count) is saved with the layer's weights
-    (save_weights / .keras) so a resumed run continues it, but is not a layer weight.
+    The debias state (per stream two shadow vectors and a step count) is saved with the
+    layer's weights (save_weights / .keras) so a resumed run continues it, but is not a layer
+    weight.
     """
 
     CORRECTIONS = ("none", "bessel", "keras2")
 
-    def __init__(self, variance_correction="none", zero_debias=False, **kwargs):
+    def __init__(self, variance_correction="none", zero_debias=False, debias_streams=1,
+                 **kwargs):
         super().__init__(**synchronized_by_default(kwargs))
         if variance_correction not in self.CORRECTIONS:
             raise ValueError(f"variance_correction must be one of {self.CORRECTIONS}")
+        if debias_streams < 1:
+            raise ValueError("debias_streams must be at least 1")
         self.variance_correction, self.zero_debias = variance_correction, zero_debias
-        self._debias = None
+        self.debias_streams = debias_streams
+        self.active_stream = 0  # the debias state a training call updates (debias_stream)
+        self._debias = []
 
     def build(self, input_shape):
         super().build(input_shape)
         if self.zero_debias:
-            shape = self.moving_mean.shape
-            make = lambda name, shape: keras.Variable(  # noqa: E731
-                "zeros", shape=shape, dtype="float32", trainable=False,
-                name=f"{self.name}_{name}")
-            self._debias = _DebiasState(make("biased_mean", shape),
-                                        make("biased_variance", shape), make("local_step", ()))
+            for k in range(self.debias_streams):
+                self._debias.append(self._debias_state("" if k == 0 else f"_{k}"))
+
+    def _debias_state(self, suffix):
+        """One stream's shadow variables, named as TF named them (biased, biased_1, ...)."""
+        def make(name, shape):
+            return keras.Variable("zeros", shape=shape, dtype="float32", trainable=False,
+                                  name=f"{self.name}_{name}{suffix}")
+        shape = self.moving_mean.shape
+        return _DebiasState(make("biased_mean", shape), make("biased_variance", shape),
+                            make("local_step", ()))
 
     def debias_variables(self):
-        return self._debias.variables() if self._debias else []
+        """Every stream's state, stream by stream: biased mean, biased variance, step."""
+        return [variable for state in self._debias for variable in state.variables()]
 
     def continue_debias(self, steps):
         """Debias state for moving statistics imported from a run of `steps` training steps
@@ -109,9 +130,10 @@ class LegacyBatchNormalization(keras.layers.BatchNormalization):
         if not self._debias or steps <= 0:
             return
         kept = 1.0 - self.momentum ** steps
-        self._debias.local_step.assign(float(steps))
-        self._debias.biased_mean.assign(self.moving_mean * kept)
-        self._debias.biased_variance.assign(self.moving_variance * kept)
+        for state in self._debias:  # every call's average continues the imported statistics
+            state.local_step.assign(float(steps))
+            state.biased_mean.assign(self.moving_mean * kept)
+            state.biased_variance.assign(self.moving_variance * kept)
 
     def call(self, inputs, training=None, mask=None):
         if not (training and self.trainable) or mask is not None or self.renorm:
@@ -148,15 +170,18 @@ class LegacyBatchNormalization(keras.layers.BatchNormalization):
             self.moving_variance.assign(self.moving_variance
                                         - (self.moving_variance - variance) * decay)
             return
-        state = self._debias
+        if not 0 <= self.active_stream < len(self._debias):
+            raise ValueError(f"{self.name} keeps {len(self._debias)} debias streams; it was "
+                             f"called for stream {self.active_stream}")
+        state = self._debias[self.active_stream]
         state.local_step.assign(state.local_step + 1.0)
         for moving, biased, value in ((self.moving_mean, state.biased_mean, mean),
                                       (self.moving_variance, state.biased_variance, variance)):
-            # TF's _zero_debias: biased -= (biased - value) * decay, then the variable moves
-            # to biased / (1 - (1 - decay) ** local_step), written as TF wrote it.
+            # TF 1.15's _zero_debias: biased -= (biased - value) * decay, then the variable is
+            # assigned biased / (1 - (1 - decay) ** local_step) (not moved towards it: what
+            # another stream put there is replaced).
             biased.assign(biased - (biased - value) * decay)
-            unbiased = biased / (1.0 - ops.power(1.0 - decay, state.local_step))
-            moving.assign(moving - (moving - unbiased))
+            moving.assign(biased / (1.0 - ops.power(1.0 - decay, state.local_step)))
 
     def save_own_variables(self, store):
         super().save_own_variables(store)
@@ -169,15 +194,33 @@ class LegacyBatchNormalization(keras.layers.BatchNormalization):
         for i, variable in enumerate(layer_variables):
             variable.assign(store[f"{i}"])
         # A file written without debias state (or by plain BatchNormalization) leaves the
-        # state at zero: the next training step restarts the debiasing from that batch.
+        # state at zero: the next training step restarts the debiasing from that batch. A
+        # file of one stream (written before debias_streams) continues in every stream.
         extra = self.debias_variables()
-        if len(store.keys()) == len(layer_variables) + len(extra):
-            for i, variable in enumerate(extra, start=len(layer_variables)):
-                variable.assign(store[f"{i}"])
+        stored = len(store.keys()) - len(layer_variables)
+        one_stream = len(extra) // max(len(self._debias), 1)
+        if extra and stored in (len(extra), one_stream):
+            for i, variable in enumerate(extra):
+                variable.assign(store[f"{len(layer_variables) + i % stored}"])
 
     def get_config(self):
         return {**super().get_config(), "variance_correction": self.variance_correction,
-                "zero_debias": self.zero_debias}
+                "zero_debias": self.zero_debias, "debias_streams": self.debias_streams}
+
+
+@contextlib.contextmanager
+def debias_stream(model, index):
+    """Within the block, training calls of `model`'s LegacyBatchNormalization layers update
+    their debias stream `index` (see debias_streams): which call of the train step it is."""
+    norms = [layer for layer in model._flatten_layers()
+             if isinstance(layer, LegacyBatchNormalization)]
+    for layer in norms:
+        layer.active_stream = index
+    try:
+        yield
+    finally:
+        for layer in norms:
+            layer.active_stream = 0
 
 
 def keras2_batch_norm(**kwargs):

@@ -6,6 +6,8 @@ import tensorflow as tf
 from keras import ops
 
 from common.gan import GANModel, update_loss, with_loss_scaling
+from common.legacy import debias_stream
+from ogan_keras.model import ENCODER_CALLS
 
 Z_CORR_WEIGHT = 0.5  # lambda of the sm_4x4 script (1.0 in the 256 EMA variant)
 QP_WEIGHT = 0.25
@@ -56,13 +58,18 @@ class OGAN(GANModel):
 
     def forward(self, x_real, z_in, training=True):
         """The train_model graph: three separate encoder calls, so the real batch, the fake
-        batch and the stop-gradient fake batch each get their own BatchNorm statistics."""
+        batch and the stop-gradient fake batch each get their own BatchNorm statistics (and
+        their own debiased moving averages; the last call's lands, as in the original)."""
         x_fake = self.generator(z_in, training=training)
         x_fake_ng = ops.stop_gradient(x_fake)  # the script's Lambda(K.stop_gradient)
-        z_real = self.encoder(x_real, training=training)
-        z_fake = self.encoder(x_fake, training=training)
-        z_fake_ng = self.encoder(x_fake_ng, training=training)
+        z_real, z_fake, z_fake_ng = (self.encode_call(x, call, training) for x, call in
+                                     zip((x_real, x_fake, x_fake_ng), ENCODER_CALLS))
         return ogan_losses(x_real, x_fake, x_fake_ng, z_in, z_real, z_fake, z_fake_ng)
+
+    def encode_call(self, images, call, training):
+        """The encoder on one of the train step's batches (`call` of ENCODER_CALLS)."""
+        with debias_stream(self.encoder, ENCODER_CALLS.index(call)):
+            return self.encoder(images, training=training)
 
     def train_step(self, data):
         x_real, z_in = data

@@ -2,6 +2,8 @@
 
 Every BatchNormalization updates its moving statistics as Keras 2.2.4 did (zero-debiased;
 common.legacy), so inference-mode grids are right from the first step, as in the original.
+The encoder's BatchNormalizations keep one debiased average per encoder call of a train step
+(ENCODER_CALLS), as Keras 2 built them, and hold the last call's: the fake images' statistics.
 
 SelfModulatedBatchNormalization is a block of plain layers (BN, four Dense, ScaleShift) so that
 model.summary() lines up with the table the blog prints.
@@ -16,6 +18,8 @@ from common.errors import UserError
 from common.legacy import keras2_batch_norm
 
 F_SIZE = 4  # the smallest feature map, 4x4 at every img_dim
+# The script's train model calls the encoder on these batches, in this order, every step.
+ENCODER_CALLS = ("real", "fake", "fake_ng")
 
 
 @keras.saving.register_keras_serializable(package="ogan_keras")
@@ -66,7 +70,7 @@ def build_encoder(img_dim=128, z_dim=128):
     for i in range(num_layers):
         x = layers.Conv2D(max_channels // 2 ** (num_layers - i - 1), 4, strides=2,
                           padding="same", kernel_initializer=init())(x)
-        x = keras2_batch_norm()(x)
+        x = keras2_batch_norm(debias_streams=len(ENCODER_CALLS))(x)
         x = layers.LeakyReLU(negative_slope=0.2)(x)
     x = layers.Flatten()(x)
     x = layers.Dense(z_dim, kernel_initializer=init(), dtype="float32")(x)

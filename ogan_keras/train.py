@@ -68,7 +68,9 @@ def main(argv=None):
     rundir.prepare_output_dir(args, NETWORK_OPTIONS)
     folder.cache_dir = os.path.join(args.output_dir, "cache")
     folder.check_readable(args.data)
-    data = folder.dataset(args.batch_size)
+    # The script's img_generator: every pass reshuffles the list and ends with a short batch
+    # of the images left over; an epoch (steps_per_epoch = ceil(N / batch_size)) is one pass.
+    data = folder.dataset(args.batch_size, pass_batches=True)
     print(cli.startup_line(args, strategy, len(folder)))
     with strategy.scope():
         gan = build_gan(args)
@@ -79,7 +81,7 @@ def main(argv=None):
                             {"optimizer": gan.optimizer}, every_steps=args.sample_every)
     if checkpoint.restore():
         print(f"resuming from {checkpoint.directory} at step {checkpoint.step}")
-    steps = args.steps_per_epoch or math.ceil(len(folder) / args.batch_size)
+    steps = args.steps_per_epoch or math.ceil(folder.prepare().count / args.batch_size)
     fit_resumable(gan, with_latents(data, args.z_dim, args.seed), checkpoint, args.epochs,
                   steps_per_epoch=steps, shuffle=False,
                   callbacks=callbacks(args, gan, folder, checkpoint, extractor))

@@ -8,8 +8,8 @@ import tensorflow as tf
 from acgan_mnist.gan import ACGAN, random_inputs
 from acgan_mnist.model import build_discriminator, build_generator
 from common.checkpoint import Checkpoint
-from common.legacy import (Keras2RMSprop, LegacyBatchNormalization, keras2_batch_norm,
-                           tf1_fused_batch_norm, torch_batch_norm)
+from common.legacy import (Keras2RMSprop, LegacyBatchNormalization, debias_stream,
+                           keras2_batch_norm, tf1_fused_batch_norm, torch_batch_norm)
 from ogan_keras.gan import OGAN
 from ogan_keras.model import build_encoder
 from ogan_keras.model import build_generator as build_ogan_generator
@@ -198,3 +198,68 @@ def test_resume_continues_the_debias_state_exactly(tmp_path):
     assert len(uninterrupted) == len(resumed)
     for a, b in zip(uninterrupted, resumed):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def streams_of(layer):
+    """[(moving mean, moving variance) each debias stream holds: biased / (1 - 0.99^step)]."""
+    values = [v.numpy() for v in layer.debias_variables()]
+    return [(mean / (1 - 0.99 ** step), variance / (1 - 0.99 ** step))
+            for mean, variance, step in zip(values[0::3], values[1::3], values[2::3])]
+
+
+def test_each_call_keeps_its_own_debiased_average_and_the_last_call_lands():
+    """Keras 2.2 built one zero-debiased assign_moving_average per call of the layer, each
+    with its own shadow state, all assigning the same moving variables (O-GAN's encoder, three
+    calls a step): each stream averages its own batches only, and the variables hold the
+    average of the step's last call."""
+    model = keras.Sequential([keras.Input((3, 3, 4)), keras2_batch_norm(debias_streams=3)])
+    layer = model.layers[0]
+    steps = [batches(3, seed=step) for step in range(4)]
+    for calls in steps:
+        for index, x in enumerate(calls):
+            with debias_stream(model, index):
+                model(x, training=True)
+    assert layer.active_stream == 0
+    for index, (mean, variance) in enumerate(streams_of(layer)):
+        expected = numpy_moving_statistics([calls[index] for calls in steps], 0.99, "keras2",
+                                           True, 1e-3)
+        np.testing.assert_allclose(mean, expected[0], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(variance, expected[1], rtol=1e-5)
+        assert float(layer.debias_variables()[3 * index + 2].numpy()) == len(steps)
+    last = numpy_moving_statistics([calls[-1] for calls in steps], 0.99, "keras2", True, 1e-3)
+    np.testing.assert_allclose(layer.moving_mean.numpy(), last[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(layer.moving_variance.numpy(), last[1], rtol=1e-5)
+    with pytest.raises(ValueError, match="3 debias streams"), debias_stream(model, 3):
+        model(steps[0][0], training=True)
+
+
+def test_streams_are_saved_continued_and_one_stream_files_still_load(tmp_path):
+    def model(streams):
+        return keras.Sequential([keras.Input((3, 3, 4)),
+                                 keras2_batch_norm(debias_streams=streams)])
+    first = model(3)
+    for index, x in enumerate(batches(3)):
+        with debias_stream(first, index):
+            first(x, training=True)
+    first.save_weights(str(tmp_path / "three.weights.h5"))
+    second = model(3)
+    second.load_weights(str(tmp_path / "three.weights.h5"))
+    for a, b in zip(first.layers[0].debias_variables(), second.layers[0].debias_variables()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    first.save(str(tmp_path / "m.keras"))
+    assert keras.saving.load_model(str(tmp_path / "m.keras")).layers[0].debias_streams == 3
+    # a checkpoint of one stream (before debias_streams) continues in every stream
+    single = model(1)
+    single(batches(1)[0], training=True)
+    single.save_weights(str(tmp_path / "one.weights.h5"))
+    third = model(3)
+    third.load_weights(str(tmp_path / "one.weights.h5"))
+    continued = third.layers[0].debias_variables()
+    for index, variable in enumerate(continued):
+        np.testing.assert_array_equal(
+            variable.numpy(), single.layers[0].debias_variables()[index % 3].numpy())
+    # imported statistics: every stream continues them
+    third.layers[0].continue_debias(600)
+    for mean, variance in streams_of(third.layers[0]):
+        np.testing.assert_allclose(mean, third.layers[0].moving_mean.numpy(), rtol=1e-5)
+        np.testing.assert_allclose(variance, third.layers[0].moving_variance.numpy(), rtol=1e-5)

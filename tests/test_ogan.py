@@ -4,9 +4,13 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
+from common.checkpoint import fit_resumable
+from common.data import image_folder
+from common.legacy import LegacyBatchNormalization
 from ogan_keras import train
 from ogan_keras.gan import OGAN, correlation
 from ogan_keras.model import ScaleShift, build_encoder, build_generator
+from ogan_keras.run import image_spec
 from conftest import saved_counters, write_images
 
 
@@ -120,3 +124,80 @@ def test_missing_data_is_one_line_exit_2(tmp_path, capsys):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no images" in err[0]
+
+
+def norm_inputs(gan, z, x_real):
+    """What each encoder BatchNorm normalises in the next train step, for the real and the
+    fake batch, from copies of the networks (so nothing of gan's moves)."""
+    encoder, generator = build_encoder(32, 16), build_generator(32, 16)
+    encoder.set_weights(gan.encoder.get_weights())
+    generator.set_weights(gan.generator.get_weights())
+    norms = [layer for layer in encoder.layers if isinstance(layer, LegacyBatchNormalization)]
+    probe = keras.Model(encoder.input, [layer.input for layer in norms])
+    x_fake = generator(z, training=True)
+    return ([np.asarray(a) for a in probe(x_real, training=True)],
+            [np.asarray(a) for a in probe(x_fake, training=True)])
+
+
+def keras2_statistics(inputs, momentum=0.99, epsilon=1e-3):
+    """Keras 2.2.4's zero-debiased moving mean and variance of one stream of 4-D batches."""
+    mean = variance = 0.0
+    for x in inputs:
+        n = x.size / x.shape[-1]
+        mean = momentum * mean + (1 - momentum) * x.mean(axis=(0, 1, 2))
+        variance = momentum * variance + (1 - momentum) * x.var(axis=(0, 1, 2)) * n / (n - 1) \
+            * n / (n - (1 + epsilon))
+    debias = 1 - momentum ** len(inputs)
+    return mean / debias, variance / debias
+
+
+def test_encoder_statistics_are_the_fake_batches_as_in_the_original():
+    """Issue 19.4. The script calls the encoder on the real, the fake and the stop-gradient
+    fake batch; Keras 2.2.4 kept one debiased average per call and the moving statistics hold
+    the fake batches' (measured with python -m sidebyside ogan on TF 1.15: the fake calls'
+    update lands last), not a blend of the three."""
+    gan = small_gan()
+    real, fake = [], []
+    for step in range(3):
+        rng = np.random.default_rng(step)
+        x = tf.constant(rng.uniform(-1, 1, (4, 32, 32, 3)), tf.float32)
+        z = tf.constant(rng.normal(size=(4, 16)), tf.float32)
+        step_real, step_fake = norm_inputs(gan, z, x)
+        real.append(step_real)
+        fake.append(step_fake)
+        gan.train_step((x, z))
+    norms = [layer for layer in gan.encoder.layers
+             if isinstance(layer, LegacyBatchNormalization)]
+    for index, layer in enumerate(norms):
+        mean, variance = keras2_statistics([step[index] for step in fake])
+        np.testing.assert_allclose(layer.moving_mean.numpy(), mean, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(layer.moving_variance.numpy(), variance, rtol=1e-4)
+        real_mean, _ = keras2_statistics([step[index] for step in real])
+        assert not np.allclose(layer.moving_mean.numpy(), real_mean, rtol=1e-2)
+
+
+def test_data_stream_is_the_scripts_img_generator(tmp_path, monkeypatch):
+    """Issue 19.5: every pass reshuffles all images and ends with a short batch of the N mod
+    batch_size left, each batch with its own z; an epoch, ceil(N / batch_size) steps by
+    default, is one pass."""
+    write_images(str(tmp_path / "faces" / "a"), 10, size=(32, 32), ext="png")
+    seen = {}
+
+    def fit(gan, data, checkpoint, epochs, **kwargs):
+        seen.update(data=data, **kwargs)
+        return fit_resumable(gan, data, checkpoint, epochs, **kwargs)
+    monkeypatch.setattr(train, "fit_resumable", fit)
+    train.main(["--data", str(tmp_path / "faces"), "--img_dim", "32", "--z_dim", "16",
+                "--batch_size", "4", "--epochs", "1", "--sample_every", "100",
+                "--output-dir", str(tmp_path / "run")])
+    assert seen["steps_per_epoch"] == 3
+    assert saved_counters(tmp_path / "run" / "checkpoints") == (3, 1)
+    batches = [(np.asarray(x), np.asarray(z)) for x, z in seen["data"].take(9)]
+    assert [len(x) for x, _ in batches] == [4, 4, 2] * 3
+    assert all(z.shape == (len(x), 16) for x, z in batches)
+    everything = image_folder(str(tmp_path / "faces"), image_spec(32), 4).first(10)
+    passes = [np.concatenate([x for x, _ in batches[i:i + 3]]) for i in (0, 3, 6)]
+    for images in passes:  # each pass holds every image once
+        assert sorted(image.tobytes() for image in images) == \
+            sorted(image.tobytes() for image in everything)
+    assert not all(np.array_equal(passes[0], images) for images in passes[1:])

@@ -1,0 +1,121 @@
+"""O-GAN side by side: o_gan_celeba_sm_4x4.py (bojone/o-gan c7b3d08, Keras 2.2.4) and ogan_keras.
+
+The script's sizes are module constants; the runner pins them to small ones (IMG_DIM, Z_DIM,
+--batch-size) and points its image list at --data. The port trains on the batches the
+script's img_generator gave train_on_batch (its pixels and its Z ~ N(0, 1)); the data stream
+itself is checked once per run against the port's: the batch sizes of ogan_keras.train's
+stream over the same folder, and the original's files, in its recorded shuffle order, read
+by the port's loader.
+"""
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from common.data import image_folder, list_images
+from common.original_files import Importer
+from ogan_keras.import_original import (encoder_layers, generator_layers, import_network,
+                                        nested_models)
+from ogan_keras.run import build_gan, image_spec, parse_options
+from sidebyside.programs import records
+
+ENVIRONMENT, SOURCE, RUNNER = "keras224", "ogan", "ogan.py"
+BATCH_SIZE = 8
+VALUE_RANGE = (-1.0, 1.0)
+IMG_DIM, Z_DIM = 64, 16
+METRICS = {"loss": "loss", "t_loss": "t1_loss", "z_corr": "z_corr"}  # original's: port's
+
+
+def check_data(path):
+    list_images(path)
+
+
+def runner_config(args):
+    """The sizes the runner pins, and the files of --data as the port lists them (the
+    script's imgs)."""
+    return {"img_dim": IMG_DIM, "z_dim": Z_DIM, "images": list_images(args.data)}
+
+
+def latents(args, count, rng):
+    return rng.standard_normal((count, Z_DIM)).astype(np.float32)
+
+
+def model_from(folder, config):
+    """The port's OGAN holding the runner's train_model.weights of `folder` (its debias state
+    empty, as TF's shadow variables were at the script's start)."""
+    gan = build_gan(parse_options([
+        "--output-dir", os.path.join(config["workdir"], "port"), "--img_dim", str(IMG_DIM),
+        "--z_dim", str(Z_DIM), "--batch_size", str(config["batch_size"])]))
+    path = os.path.join(config["workdir"], folder, "train_model.weights")
+    encoder_arrays, generator_arrays = nested_models(path)
+    importer = Importer(path)
+    import_network(importer, "encoder", encoder_arrays, encoder_layers(gan.encoder))
+    import_network(importer, "generator", generator_arrays, generator_layers(gan.generator))
+    return gan
+
+
+def build(workdir, config):
+    return model_from("initial", config)
+
+
+def final(workdir, config):
+    return model_from("final", config)
+
+
+def batches(workdir, config):
+    """([X, Z]) of each step as fit_generator passed them to train_on_batch."""
+    record = records(workdir)
+    check_stream(workdir, config, record)
+    for step in range(1, config["steps"] + 1):
+        yield (tf.constant(record.get(step, "images"), tf.float32),
+               tf.constant(record.get(step, "latents"), tf.float32))
+
+
+_checked = set()
+
+
+def check_stream(workdir, config, record):
+    """Once per run, printed: whether ogan_keras.train's data stream (ImageFolder.dataset with
+    pass_batches, what it gives fit()) has the original's batch sizes over the same folder,
+    and how far the port's loader reads the original's files, taken in the original's
+    recorded shuffle order, from the pixels the original trained on."""
+    if workdir in _checked:
+        return
+    _checked.add(workdir)
+    sizes = [len(record.get(step, "images")) for step in range(1, config["steps"] + 1)]
+    spec = image_spec(IMG_DIM)
+    folder = image_folder(config["data"], spec, config["batch_size"], seed=config["seed"])
+    stream = folder.dataset(config["batch_size"], pass_batches=True).take(len(sizes))
+    port_sizes = [int(batch.shape[0]) for batch in stream]
+    # the script's np.random.shuffle(imgs) at start-up, then one per pass of img_generator
+    passes = [value for _, _, name, value in record.draw_list if name == "shuffle"][1:]
+    files = [str(path) for order in passes for path in order]
+    at, difference = 0, 0.0
+    for step, size in enumerate(sizes, 1):
+        mine = np.stack([spec.to_float(spec.read(path)) for path in files[at:at + size]])
+        difference = max(difference, float(np.max(np.abs(mine - record.get(step, "images")))))
+        at += size
+    same = "the same" if port_sizes == sizes else f"NOT the same: {port_sizes}"
+    print(f"data: the original's batch sizes {sizes}; the port's stream over the same folder: "
+          f"{same}; the original's files in its shuffle order, read by the port: largest "
+          f"pixel difference {difference:.4f} (one level: {2 / 255:.4f})")
+
+
+def step(model, batch):
+    """One compiled train step (as fit() runs it); its own losses, as train_on_batch
+    returned them."""
+    if not hasattr(model, "compiled_step"):
+        model.compiled_step = tf.function(model.train_step, reduce_retracing=True)
+    for tracker in model.metrics:
+        tracker.reset_state()
+    logs = model.compiled_step(batch)
+    return {theirs: float(logs[mine]) for theirs, mine in METRICS.items()}
+
+
+def compared_variables(model):
+    """Both networks' weights and BatchNorm moving statistics."""
+    return [(v.path, v) for v in model.encoder.variables + model.generator.variables]
+
+
+def samples(model, latents):
+    return np.asarray(model.generator(latents, training=False))
