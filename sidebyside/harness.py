@@ -14,6 +14,7 @@ import sys
 import time
 
 import numpy as np
+import tensorflow as tf
 
 from common import cli
 from common.errors import UserError
@@ -24,10 +25,12 @@ PROGRAMS = ("acgan", "ogan", "dcgan", "dcgan-mnist", "anime", "wgan", "pix2pix")
 RUNNERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runners")
 LOSS_RTOL, LOSS_ATOL = 1e-4, 1e-6
 VARIABLE_TOL = 1e-4  # of each variable's scale (its largest |value| in the original)
-# The float32 floor: the port run again from weights moved by one rounding step. Adam's first
-# steps are about lr * sign(g), so gradients at rounding level, which no two float32 programs
-# sum alike, grow by ~10x a step; a difference within FLOOR_FACTOR x what rounding alone does
-# to the port itself is the same update (see README: Side by side with the original).
+# The float32 floor: the port run again from weights moved by one rounding step (FLOOR_RUNS
+# times; a program may ask for more) and once on its batches in reverse order. Adam's and
+# RMSprop's first steps are about lr * sign(g), so gradients at rounding level, which no two
+# float32 programs sum alike, and ReLUs within one rounding step of zero make trajectories part
+# by ~3-10x a step; a difference within FLOOR_FACTOR x what rounding alone does to the port
+# itself is the same update (see README: Side by side with the original).
 FLOOR_RUNS, FLOOR_FACTOR = 2, 10.0
 SAMPLES = 64
 
@@ -120,10 +123,13 @@ def write_config(program, args, workdir):
 
 # ---- the port ----
 
-def train_port(program, workdir, config, perturbation=None):
-    """The port from the original's initial weights, trained on the recorded batches; with a
-    `perturbation` seed, every weight first moves by about one float32 rounding step (a
-    relative 2^-23, random sign). Returns (model, [{loss: value}] per step, seconds per step)."""
+def train_port(program, workdir, config, perturbation=None, reverse=False):
+    """The port from the original's initial weights, trained on the recorded batches; returns
+    (model, [{loss: value}] per step, seconds per step). The float32 floor's runs: with a
+    `perturbation` seed every weight first moves by about one rounding step (a relative 2^-23,
+    random sign); with `reverse` every batch's samples come in reverse order (the same update
+    in exact arithmetic: losses are means and BatchNorm statistics symmetric, but the float32
+    sums run in another order)."""
     model = program.build(workdir, config)
     if perturbation is not None:
         rng = np.random.default_rng(perturbation)
@@ -135,9 +141,31 @@ def train_port(program, workdir, config, perturbation=None):
     rows, seconds = [], []
     for batch in program.batches(workdir, config):
         started = time.time()
-        rows.append(program.step(model, batch))
+        rows.append(program.step(model, reversed_samples(batch) if reverse else batch))
         seconds.append(time.time() - started)
     return model, rows, seconds
+
+
+def reversed_samples(batch):
+    """`batch` (arrays or tensors, in tuples, lists or dicts) with every array's first axis,
+    the samples, reversed."""
+    if isinstance(batch, dict):
+        return {key: reversed_samples(value) for key, value in batch.items()}
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(reversed_samples(value) for value in batch)
+    if batch is None or np.ndim(batch) == 0:
+        return batch
+    flipped = np.flip(np.asarray(batch), axis=0).copy()
+    return flipped if isinstance(batch, np.ndarray) else tf.convert_to_tensor(flipped)
+
+
+def floor_runs(program, workdir, config):
+    """The float32 floor's runs: FLOOR_RUNS weight perturbations (more where the program says
+    so) and one run on reversed batches."""
+    perturbations = getattr(program, "FLOOR_RUNS", FLOOR_RUNS)
+    return [train_port(program, workdir, config, perturbation=seed)
+            for seed in range(perturbations)] + [train_port(program, workdir, config,
+                                                           reverse=True)]
 
 
 def relative(a, b):
@@ -267,16 +295,15 @@ def main(argv=None):
                      every=max(1, args.steps // 20))
         diverged = compare_statistics(original_steps, port_rows)
     else:
-        floor_runs = [train_port(program, workdir, config, perturbation=seed)
-                      for seed in range(FLOOR_RUNS)]
+        floors = floor_runs(program, workdir, config)
         rows = compare_losses(original_steps, port_rows,
-                              float32_floors(port_rows, [run[1] for run in floor_runs]))
+                              float32_floors(port_rows, [run[1] for run in floors]))
         print_losses(rows)
         bad = [r for r in rows if r["diverged"]]
         diverged = bad and f"step {bad[0]['step']}: {bad[0]['loss']} (relative difference " \
                            f"{bad[0]['rel']:.2e}, float32 floor {bad[0]['floor']:.2e})"
         models = [model, program.final(workdir, config), program.build(workdir, config)]
-        name = report_variables(compare_variables(program, models + [r[0] for r in floor_runs]))
+        name = report_variables(compare_variables(program, models + [r[0] for r in floors]))
         if name and not diverged:
             diverged = f"after step {args.steps}: {name}"
     picture, sample_difference = write_picture(program, model, workdir, output_dir)

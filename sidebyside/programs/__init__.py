@@ -6,6 +6,7 @@ SOURCE        its files (a key of sidebyside.sources.SOURCES)
 RUNNER        its runner, a file of sidebyside/runners/ run under the original's python
 BATCH_SIZE    the default --batch-size
 VALUE_RANGE   (low, high) of the samples, for side_by_side.png
+FLOOR_RUNS    (optional) weight-perturbed runs of the float32 floor (harness.FLOOR_RUNS)
 check_data(path)         one UserError when --data is not what the program reads
 runner_config(args)      program entries added to config.json (sizes, flags)
 latents(args, count, rng)  the latents both sides sample side_by_side.png from
