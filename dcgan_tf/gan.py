@@ -83,13 +83,13 @@ class DCGAN(TwoPlayerGAN):
     """fit() on batches (images, z), or (images, one-hot y, z) when conditional (with_z)."""
 
     def __init__(self, generator, discriminator, z_dim=100, conditional=False, g_steps=2,
-                 z_dist="uniform_signed", from_logits=True, **kwargs):
+                 z_dist="uniform_signed", from_logits=True, reevaluate=False, **kwargs):
         # The per-batch line printed that batch's losses: trackers hold each step's value.
         super().__init__(generator, discriminator,
                          ("d_loss", "g_loss", "d_loss_real", "d_loss_fake"), per_step=True,
                          **kwargs)
         self.z_dim, self.conditional, self.g_steps = z_dim, conditional, g_steps
-        self.z_dist, self.from_logits = z_dist, from_logits
+        self.z_dist, self.from_logits, self.reevaluate = z_dist, from_logits, reevaluate
 
     def cross_entropy(self, output, target):
         if self.from_logits:
@@ -135,8 +135,31 @@ class DCGAN(TwoPlayerGAN):
                 g_loss = self.cross_entropy(d_fake, 1.0)
                 scaled = update_loss(self.g_optimizer, g_loss)
             self.g_optimizer.apply(tape.gradient(scaled, g_vars), g_vars)
+        if self.reevaluate:
+            d_loss_fake, d_loss_real, g_loss = self.reevaluated_losses(images, y, z)
+            d_loss = d_loss_fake + d_loss_real
         return self.record(d_loss=d_loss, g_loss=g_loss, d_loss_real=d_loss_real,
                            d_loss_fake=d_loss_fake)
+
+    def reevaluated_losses(self, images, y, z):
+        """carpedm20's printed errD_fake, errD_real, errG: d_loss_fake.eval, d_loss_real.eval
+        and g_loss.eval after the three updates, three more training-mode runs (G then D on
+        the fakes, D on the reals, G then D on the fakes again). tf.contrib's batch_norm
+        updated its moving statistics in every such pass (updates_collections=None), so these
+        move them too: G's twice and D's three times more per step."""
+        d_loss_fake = self.cross_entropy(self.discriminate(self.generate(z, y, training=True),
+                                                           y), 0.0)
+        d_loss_real = self.cross_entropy(self.discriminate(images, y), 1.0)
+        g_loss = self.cross_entropy(self.discriminate(self.generate(z, y, training=True), y),
+                                    1.0)
+        return d_loss_fake, d_loss_real, g_loss
+
+    def sample_losses(self, images, y, z):
+        """carpedm20's [Sample] d_loss, g_loss: one training-mode run of its graph on the
+        sample inputs and sample_z (G once, D on the reals, D on the fakes), which also moves
+        the BatchNorm statistics."""
+        d_loss_real, d_loss_fake, g_loss = self.losses_on(images, y, z, training=True)
+        return d_loss_real + d_loss_fake, g_loss
 
 
 class WGAN(TwoPlayerGAN):

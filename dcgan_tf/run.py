@@ -154,9 +154,10 @@ def build_gan(args):
     if args.arch == "wgan":
         gan = WGAN(model.build_wgan_generator(args.z_dim, 16 * args.gf_dim),
                    model.build_wgan_critic(args.df_dim), args.z_dim, args.n_critic, args.clamp)
-        # Keras 2.1.2's RMSprop: rho 0.9, epsilon 1e-8 outside the square root.
-        gan.compile(Keras2RMSprop(args.learning_rate, rho=0.9, epsilon=1e-8),
-                    Keras2RMSprop(args.learning_rate, rho=0.9, epsilon=1e-8),
+        # Keras 2.1.2's RMSprop: rho 0.9, epsilon 1e-8 outside the square root; rho was a
+        # float32 K.variable, so 1 - rho was 0.10000002 (float32 as for TF1's beta_2).
+        gan.compile(Keras2RMSprop(args.learning_rate, rho=float32(0.9), epsilon=1e-8),
+                    Keras2RMSprop(args.learning_rate, rho=float32(0.9), epsilon=1e-8),
                     **cli.compile_options(args))
         return gan
     if args.arch == "anime":
@@ -168,8 +169,10 @@ def build_gan(args):
                                           y_dim, args.output_height, args.output_width)
         discriminator = model.build_discriminator(args.df_dim, args.dfc_dim, args.c_dim, y_dim,
                                                   args.output_height, args.output_width)
+    # carpedm20 printed the losses re-evaluated after each step's updates (reevaluate).
     gan = DCGAN(generator, discriminator, args.z_dim, conditional=args.mnist,
-                g_steps=args.g_steps, z_dist=args.z_dist, from_logits=args.arch == "dcgan")
+                g_steps=args.g_steps, z_dist=args.z_dist, from_logits=args.arch == "dcgan",
+                reevaluate=args.arch == "dcgan")
     # TF1 Adam and PyTorch 0.4 Adam both step by lr_t * m / (sqrt(v) + 1e-8), Keras 3's
     # formula with epsilon 1e-8 (its default is 1e-7). TF1 held beta_2 as a float32 constant;
     # PyTorch multiplies by the Python float.
@@ -188,12 +191,18 @@ def networks(gan):
     return {"generator": gan.generator, "discriminator": gan.discriminator}
 
 
+KERAS2_PREDICT_BATCH = 32  # Keras 2's Model.predict batch_size default
+
+
 def sample_images(gan, args, z, y=None):
     """carpedm20's sampler runs BatchNorm on moving statistics; Anime_GAN sampled without
-    eval() and wgan_keras.py built BN with training=1, so those two use batch statistics."""
+    eval() and wgan_keras.py built BN with training=1, so those two use batch statistics:
+    Anime_GAN's over the whole fixed batch, the WGAN's over each 32 latents, the batches
+    netG.predict split them into."""
     training = args.arch != "dcgan"
     if isinstance(gan, WGAN):
-        return gan.generator(z, training=training).numpy()
+        return np.concatenate([gan.generator(z[i:i + KERAS2_PREDICT_BATCH], training=True)
+                               for i in range(0, len(z), KERAS2_PREDICT_BATCH)])
     return gan.generate(z, y, training=training).numpy()
 
 

@@ -3,6 +3,7 @@
 Ports carpedm20's main.py flags and DCGAN.train() loop (data, per-batch line, sample grids,
 checkpoints, resume), plus `--arch anime` (Anime_GAN's DCGAN) and `--arch wgan` (wgan_keras.py).
 """
+import math
 import os
 import time
 
@@ -26,16 +27,34 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the Agg backend)
 
 
-def wgan_rotation(seed):
-    """ImageDataGenerator(rotation_range=20) becomes RandomRotation with nearest fill and,
-    as Keras 2.1.2's apply_transform (order=0), nearest-neighbour sampling."""
-    rotate = keras.layers.RandomRotation(20 / 360, fill_mode="nearest", interpolation="nearest",
-                                         seed=seed)
+ROTATION_RANGE = 20.0  # wgan_keras.py's ImageDataGenerator(rotation_range=20), degrees
 
-    def augment(batch):
-        return (rotate(tf.clip_by_value(batch, -1.0, 1.0) * 0.5 + 0.5, training=True)
-                * 2.0 - 1.0)
-    return augment
+
+def keras2_rotation(images, degrees):
+    """Keras 2.1.2's ImageDataGenerator rotation of each image by its own `degrees`: about the
+    point (h / 2 + 0.5, w / 2 + 0.5) of pixel indices, where its transform_matrix_offset_center
+    put the centre (half a pixel past the true centre (h - 1) / 2 on both axes, so a turn
+    also shifts the image by up to 0.5 pixel at 20 degrees; Keras 3's RandomRotation turns
+    about the true centre), nearest neighbour (apply_transform's order=0), nearest fill.
+    Keras 2 mapped each output (row, col) to the input at R (out - c) + c with
+    R = [[cos, -sin], [sin, cos]]; affine_transform's rows are in (x, y) = (col, row)."""
+    height, width = images.shape[1], images.shape[2]
+    cy, cx = height / 2 + 0.5, width / 2 + 0.5
+    theta = tf.cast(degrees, tf.float32) * (math.pi / 180)
+    cos, sin = tf.cos(theta), tf.sin(theta)
+    zeros = tf.zeros_like(theta)
+    transforms = tf.stack([cos, sin, cx - cos * cx - sin * cy,
+                           -sin, cos, cy + sin * cx - cos * cy, zeros, zeros], axis=1)
+    return keras.ops.image.affine_transform(images, transforms, interpolation="nearest",
+                                            fill_mode="nearest")
+
+
+def wgan_rotation(batch, seed):
+    """draw(batch, seed) for common.data.with_random: ImageDataGenerator(rotation_range=20),
+    each image turned by U(-20, 20) degrees as Keras 2.1.2 turned it (keras2_rotation)."""
+    degrees = tf.random.stateless_uniform((tf.shape(batch)[0],), seed, -ROTATION_RANGE,
+                                          ROTATION_RANGE)
+    return keras2_rotation(batch, degrees)
 
 
 def steps_per_epoch(args, size, per_step):
@@ -52,7 +71,8 @@ def steps_per_epoch(args, size, per_step):
 
 def training_data(args, folder):
     """(tf.data dataset, steps per epoch, dataset size, sample inputs) from MNIST or from the
-    ImageFolder (decoded into its cache here)."""
+    ImageFolder (decoded into its cache here). The sample inputs, (images, y or None), feed
+    carpedm20's [Sample] evaluation; None for the anime DCGAN and the WGAN."""
     per_step = args.batch_size * (args.n_critic if args.arch == "wgan" else 1)
     if args.mnist:
         x, y = mnist_data(args)
@@ -69,8 +89,8 @@ def training_data(args, folder):
     if args.arch == "wgan":
         # flow_from_directory: a reshuffled pass over every image per epoch; n_critic
         # batches per step, stacked on axis 1 so a strategy splits the batch axis.
-        data = folder.dataset(args.batch_size)
-        data = data.map(wgan_rotation(args.seed)).batch(args.n_critic)
+        data = with_random(folder.dataset(args.batch_size), wgan_rotation, args.seed)
+        data = data.batch(args.n_critic)
         data = data.map(lambda real: tf.transpose(real, [1, 0, 2, 3, 4]))
         data = with_random(data, with_critic_noise(args.z_dim), args.seed)
     else:
@@ -78,7 +98,10 @@ def training_data(args, folder):
         # batches; Anime_GAN's DataLoader likewise drew a fresh permutation per epoch.
         data = folder.dataset(args.batch_size, per_pass=steps * args.batch_size)
         data = with_random(data, with_z(args.z_dim, args.z_dist), args.seed)
-    return data.prefetch(tf.data.AUTOTUNE), steps, len(folder), None
+    # carpedm20's [Sample] inputs: self.data[0:sample_num] of the list __init__ shuffled once,
+    # before train() reshuffled it for the first epoch (the anime and WGAN scripts had none).
+    sample_real = (folder.first(args.batch_size), None) if args.arch == "dcgan" else None
+    return data.prefetch(tf.data.AUTOTUNE), steps, len(folder), sample_real
 
 
 # ---- training ----
@@ -147,22 +170,24 @@ class EpochLossFiles(keras.callbacks.Callback):
 
 def sample_grid(gan, args, sample_real, initial_step):
     """carpedm20: train_{epoch:02d}_{idx:04d}.png from the fixed sample_z (MNIST: with the
-    first batch's labels) after step 1 and every --sample_freq steps (the classic revision's
-    counter % 100 == 1), with the [Sample] line: d_loss and g_loss of the first training
-    batch through the training-mode graph, which (tf.contrib batch norm updating in place)
-    also nudges the BatchNorm statistics, as the original's evaluation did."""
+    first batch's labels) after every --sample_freq-th step (the classic revision's
+    `counter += 1` then `counter % 100 == 1`: steps 100, 200...), with the [Sample] line:
+    d_loss and g_loss of the sample inputs (training_data) through the training-mode graph,
+    which (tf.contrib batch norm updating in place) also moves the BatchNorm statistics, as
+    the original's evaluation did. (The original ran its sampler in that same session run,
+    unordered against those updates; here the grid follows them.)"""
     y = None if sample_real is None else sample_real[1]
 
     def generate(z):
         if sample_real is not None:
-            d_real, d_fake, g_loss = gan.losses_on(sample_real[0], y, z, training=True)
-            print("[Sample] d_loss: %.8f, g_loss: %.8f" % (d_real + d_fake, g_loss))
+            d_loss, g_loss = gan.sample_losses(sample_real[0], y, z)
+            print("[Sample] d_loss: %.8f, g_loss: %.8f" % (d_loss, g_loss))
         return sample_images(gan, args, z, y)
 
     return SampleGrid(generate, sample_latents(args),
                       os.path.join(args.output_dir, args.sample_dir),
                       "train_{epoch_index:02d}_{batch:04d}.png", every_steps=args.sample_freq,
-                      first_step=1, value_range=value_range(args), initial_step=initial_step,
+                      value_range=value_range(args), initial_step=initial_step,
                       summary_dir=args.output_dir)
 
 

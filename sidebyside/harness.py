@@ -253,8 +253,8 @@ def compare_statistics(original_steps, port_rows):
         (mo, so), (mp, sp) = original[name], port[name]
         print(f"{name:<22s} | {mo:9.4f} +- {so:7.4f} | {mp:9.4f} +- {sp:7.4f}")
         if abs(mo - mp) > max(so, sp) and failed is None:
-            failed = f"{name}: running means {mo:.4f} and {mp:.4f} differ by more than their " \
-                     "step-to-step spread"
+            failed = f"in {name}: running means {mo:.4f} and {mp:.4f} differ by more than " \
+                     "their step-to-step spread"
     return failed
 
 
@@ -300,12 +300,12 @@ def main(argv=None):
                               float32_floors(port_rows, [run[1] for run in floors]))
         print_losses(rows)
         bad = [r for r in rows if r["diverged"]]
-        diverged = bad and f"step {bad[0]['step']}: {bad[0]['loss']} (relative difference " \
+        diverged = bad and f"at step {bad[0]['step']}: {bad[0]['loss']} (relative difference " \
                            f"{bad[0]['rel']:.2e}, float32 floor {bad[0]['floor']:.2e})"
         models = [model, program.final(workdir, config), program.build(workdir, config)]
         name = report_variables(compare_variables(program, models + [r[0] for r in floors]))
         if name and not diverged:
-            diverged = f"after step {args.steps}: {name}"
+            diverged = f"after step {args.steps}: {name} beyond its tolerance"
     picture, sample_difference = write_picture(program, model, workdir, output_dir)
     original_time = np.median([s["seconds"] for s in original_steps])
     print(f"\ntime per step (median): original {original_time:.3f} s, port "
@@ -313,7 +313,7 @@ def main(argv=None):
     print(f"samples from the same latents: largest difference {sample_difference:.2e}; "
           f"wrote {picture}")
     if diverged:
-        print(f"diverged at {diverged}")
+        print(f"diverged {diverged}")
         raise SystemExit(1)
     print("same update: within tolerance")
     return 0

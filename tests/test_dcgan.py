@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
+from scipy import ndimage
 
 from dcgan_tf import model, train, visualize
-from dcgan_tf.run import parse_options
+from dcgan_tf.run import build_gan, parse_options, sample_images
 from dcgan_tf.gan import DCGAN, WGAN, bce_probabilities, with_critic_noise
 from conftest import saved_counters, write_images, write_mnist_dir
 
@@ -70,6 +71,88 @@ def test_dcgan_step_updates_d_once_and_g_twice():
     assert int(anime.d_optimizer.iterations) == 1 and int(anime.g_optimizer.iterations) == 1
 
 
+# ---- carpedm20 as TF 1.15 ran it (side by side: notes-sidebyside-dcgan.md) ----
+
+def test_carpedm20_batch_norm_epsilon_is_the_fused_kernels_minimum():
+    """tf.contrib's batch_norm (updates_collections=None) ran every carpedm20 BatchNorm through
+    tf.nn.fused_batch_norm, the conditional model's 2-D inputs too (reshaped to N x 1 x 1 x C),
+    and that raised epsilon 1e-5 to 1.001e-5: every FusedBatchNormV3 op of both TF 1.15 graphs."""
+    mnist = dict(gfc_dim=8, c_dim=1, y_dim=10)
+    for network in (model.build_generator(gf_dim=4, output_height=16),
+                    model.build_discriminator(df_dim=4, input_height=16),
+                    model.build_generator(gf_dim=4, output_height=28, **mnist),
+                    model.build_discriminator(df_dim=4, dfc_dim=8, c_dim=1, y_dim=10,
+                                              input_height=28)):
+        epsilons = {layer.name: layer.epsilon for layer in network.layers
+                    if isinstance(layer, keras.layers.BatchNormalization)}
+        assert epsilons and set(epsilons.values()) == {1.001e-5}, epsilons
+
+
+def tiny_carpedm20(conditional):
+    size, y_dim = (28, 10) if conditional else (16, None)
+    gan = DCGAN(model.build_generator(z_dim=8, gf_dim=4, gfc_dim=8, c_dim=1, y_dim=y_dim,
+                                      output_height=size),
+                model.build_discriminator(df_dim=4, dfc_dim=8, c_dim=1, y_dim=y_dim,
+                                          input_height=size),
+                z_dim=8, conditional=conditional, reevaluate=True)
+    gan.compile(adam(), adam())
+    rng = np.random.default_rng(0)
+    images = rng.uniform(-1, 1, (4, size, size, 1)).astype("float32")
+    z = rng.uniform(-1, 1, (4, 8)).astype("float32")
+    y = np.eye(10, dtype="float32")[[1, 2, 3, 1]] if conditional else None
+    return gan, images, y, z
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+def test_carpedm20_prints_the_losses_reevaluated_after_its_updates(monkeypatch, conditional):
+    """train() printed errD_fake, errD_real and errG, evaluated after d_optim and the two
+    g_optim runs: three more training-mode runs that (updates_collections=None) moved the
+    BatchNorm statistics too. Per step the generator's BatchNorms run 5 times (d_optim, 2 x
+    g_optim, errD_fake, errG), the discriminator's 7 (real and fake in d_optim, 2 x g_optim,
+    errD_fake, errD_real, errG)."""
+    from common.legacy import LegacyBatchNormalization
+    calls, call = {}, LegacyBatchNormalization.call
+
+    def counted(self, inputs, training=None, mask=None):
+        if training:
+            calls[self.name] = calls.get(self.name, 0) + 1
+        return call(self, inputs, training=training, mask=mask)
+    monkeypatch.setattr(LegacyBatchNormalization, "call", counted)
+    gan, images, y, z = tiny_carpedm20(conditional)
+    logs = gan.train_step((images, y, z) if conditional else (images, z))
+    assert set(calls.values()) == {5, 7}
+    assert all(calls[name] == (5 if name.startswith("g_") else 7) for name in calls), calls
+    # training-mode losses use batch statistics: the updated networks give the printed ones
+    d_loss_real, d_loss_fake, g_loss = gan.losses_on(images, y, z)
+    for name, value in (("d_loss_real", d_loss_real), ("d_loss_fake", d_loss_fake),
+                        ("g_loss", g_loss), ("d_loss", d_loss_real + d_loss_fake)):
+        assert float(logs[name]) == pytest.approx(float(value), rel=1e-6), name
+
+
+def test_only_carpedm20_reevaluates_its_losses():
+    from dcgan_tf.run import build_gan
+    tiny = ["--gf_dim", "2", "--df_dim", "2", "--z_dim", "4"]
+    for arch, reevaluates in (("dcgan", True), ("anime", False)):
+        args = parse_options(["--arch", arch, "--output_height", "16" if arch == "dcgan"
+                              else "96", *tiny])
+        args.c_dim = 3
+        assert build_gan(args).reevaluate is reevaluates
+
+
+def test_carpedm20_folder_data_has_sample_inputs(tmp_path):
+    """train(): sample_files = self.data[0:sample_num] of the list __init__ shuffled once,
+    before the first epoch reshuffled it; the [Sample] evaluation ran on folder data too."""
+    from dcgan_tf.run import folder_data
+    write_images(str(tmp_path / "data" / "celebA"), 6, size=(16, 16))
+    args = parse_options(["--data_dir", str(tmp_path / "data"), "--batch_size", "2",
+                          "--output_height", "16", "--input_fname_pattern", "*.png"])
+    folder = folder_data(args)
+    _, _, _, (images, y) = train.training_data(args, folder)
+    assert y is None
+    expected = [np.asarray(Image.open(path), np.float32) / 127.5 - 1 for path in folder.paths[:2]]
+    np.testing.assert_allclose(images, np.stack(expected), atol=1e-6)
+
+
 def test_wgan_step_clips_every_critic_weight_and_takes_5_critic_steps():
     gan = WGAN(model.build_wgan_generator(8, ngf=32), model.build_wgan_critic(ndf=4), z_dim=8)
     gan.compile(keras.optimizers.RMSprop(5e-5), keras.optimizers.RMSprop(5e-5))
@@ -100,12 +183,14 @@ def test_cli_celeba_style_folder_crops_samples_and_resumes(tmp_path, capsys):
     write_images(str(tmp_path / "data" / "celebA"), 6, size=(36, 44), ext="jpg")
     run(tmp_path, "--crop", "--input_height", "32", "--output_height", "16", "--epoch", "1")
     samples = sorted(os.listdir(tmp_path / "run" / "samples"))
-    # after step 1, then every --sample_freq (2): the classic revision's counter % 100 == 1
-    assert samples == ["train_00_0000.png", "train_00_0002.png"]
+    # after every --sample_freq-th step (2): the classic revision's counter % 100 == 1 after
+    # counter += 1, at steps 100, 200...
+    assert samples == ["train_00_0001.png"]
     assert Image.open(tmp_path / "run" / "samples" / samples[0]).size == (16 * 2, 16 * 1)
     assert state(tmp_path) == {"step": 3, "epoch": 1}
     out = capsys.readouterr().out
     assert " [!] Load failed..." in out and "Epoch: [ 0/ 1] [   2/   3]" in out
+    assert out.count("[Sample] d_loss: ") == 1
     gan = run(tmp_path, "--crop", "--input_height", "32", "--output_height", "16", "--epoch", "2")
     assert " [*] Load SUCCESS" in capsys.readouterr().out
     assert state(tmp_path) == {"step": 6, "epoch": 2}
@@ -118,7 +203,7 @@ def test_cli_conditional_mnist_and_visualize_options(tmp_path):
     run(tmp_path, "--dataset", "mnist", "--epoch", "1")
     options = json.loads((tmp_path / "run" / "options.json").read_text())
     assert options["output_height"] == 28 and options["c_dim"] == 1
-    image = Image.open(tmp_path / "run" / "samples" / "train_00_0000.png")
+    image = Image.open(tmp_path / "run" / "samples" / "train_00_0001.png")
     assert image.mode == "L" and image.size == (56, 28)
     checkpoint_dir = str(tmp_path / "run" / "checkpoints")
     expected = {0: 1, 1: 4, 2: 4, 3: 4, 4: 5}
@@ -166,7 +251,8 @@ def expect_exit_2(capsys, tmp_path, message, *argv):
     with pytest.raises(SystemExit) as exit_info:
         run(tmp_path, "--epoch", "1", *argv)
     assert exit_info.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()
+    err = [line for line in capsys.readouterr().err.strip().splitlines()
+           if not line.startswith("note: ignored")]  # the count of files left out, if any
     assert len(err) == 1 and message in err[0], err
 
 
@@ -237,3 +323,63 @@ def test_anime_bce_is_torch_bceloss_and_finite_at_saturation():
         assert np.all(np.isfinite(gradient))
         np.testing.assert_allclose(gradient, np.array(torch_gradient[target]) / 4, rtol=1e-3,
                                    atol=1e-12)
+
+
+# ---- the anime WGAN as Keras 2.1.2 ran it (side by side: notes-sidebyside-wgan.md) ----
+
+def tiny_wgan():
+    return build_gan(parse_options(["--arch", "wgan", "--z_dim", "4", "--gf_dim", "2",
+                                    "--df_dim", "2"]))
+
+
+def test_wgan_rmsprop_holds_rho_as_keras_2_1_2s_float32_variable():
+    """Keras 2.1.2's RMSprop kept rho in a float32 K.variable: its first accumulator is
+    (1 - float32(0.9)) g^2 = 0.10000002 g^2 in float32, not 0.1 g^2."""
+    gan = tiny_wgan()
+    variables = gan.critic.trainable_variables
+    gradient = np.float32(3e-3)
+    gan.d_optimizer.apply([np.full(v.shape, gradient) for v in variables], variables)
+    accumulator = np.asarray(gan.d_optimizer._velocities[0]).ravel()[0]
+    expected = (np.float32(1) - np.float32(0.9)) * np.square(gradient)
+    assert accumulator == expected, (accumulator, expected)
+
+
+def test_wgan_samples_take_batch_statistics_per_32_as_keras_2_predict():
+    """netG.predict(fixed_noise) ran Keras 2's default batch_size 32: the script's 64-image grid
+    is two BatchNorm batches of 32."""
+    gan = tiny_wgan()
+    z = np.random.default_rng(0).standard_normal((64, 4)).astype(np.float32)
+    images = sample_images(gan, parse_options(["--arch", "wgan"]), z)
+    halves = np.concatenate([gan.generator(z[:32], training=True),
+                             gan.generator(z[32:], training=True)])
+    np.testing.assert_array_equal(images, halves)
+    assert np.abs(images - gan.generator(z, training=True).numpy()).max() > 1e-4
+
+
+def keras2_rotation_reference(image, degrees):
+    """Keras 2.1.2's apply_transform(transform_matrix_offset_center(R, h, w)): scipy's
+    affine_transform, order 0, nearest fill, about (h / 2 + 0.5, w / 2 + 0.5) (the same
+    pixels as Keras 2.1.2 itself gave for these angles)."""
+    theta = np.deg2rad(degrees)
+    rotation = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    centre = np.array([image.shape[0] / 2 + 0.5, image.shape[1] / 2 + 0.5])
+    return np.stack([ndimage.affine_transform(image[..., c], rotation,
+                                              centre - rotation @ centre, order=0,
+                                              mode="nearest")
+                     for c in range(image.shape[-1])], axis=-1)
+
+
+def test_wgan_rotation_turns_about_keras_2_1_2s_centre():
+    """ImageDataGenerator(rotation_range=20) of Keras 2.1.2 turned about a point half a pixel
+    past the image's centre on both axes; Keras 3's RandomRotation turns about the centre,
+    which moves 10-54% of a noise image's pixels to a neighbour's value at 3-20 degrees."""
+    image = np.random.default_rng(0).integers(0, 256, (96, 96, 3)).astype(np.float32)
+    degrees = np.array([-20.0, -13.7, -5.0, 3.0, 9.9, 20.0], np.float32)
+    rotated = train.keras2_rotation(tf.constant(np.repeat(image[None], len(degrees), 0)),
+                                    degrees).numpy()
+    for angle, mine in zip(degrees, rotated):
+        reference = keras2_rotation_reference(image, float(angle))
+        # float32 coordinates may round a pixel on a .5 tie the other way
+        assert np.sum(np.any(mine != reference, axis=-1)) <= 2, angle
+    drawn = train.wgan_rotation(tf.constant(image[None].repeat(8, 0)), tf.constant([3, 4]))
+    assert drawn.shape == (8, 96, 96, 3) and np.all(np.isin(drawn.numpy(), image))

@@ -84,12 +84,32 @@ class Run:
             json.dump(self.steps, f, indent=1)
 
 
-def run_original(path, argv=()):
-    """Execute the original's file as __main__ with `argv`, until a hook raises Finished."""
+class PinnedNamespace(dict):
+    """A script's globals in which an assignment to a pinned name stores the pinned value: how
+    a runner sets a module constant (O-GAN's img_dim, the WGAN's batchSize) of a script that
+    has no command line, without editing it. The runner's hooks read the script's objects
+    from it (namespace["train_model"])."""
+
+    def __init__(self, path, pinned):
+        super().__init__(__name__="__main__", __file__=os.path.abspath(path),
+                         __builtins__=__builtins__)
+        self.pinned = pinned
+
+    def __setitem__(self, name, value):
+        dict.__setitem__(self, name, self.pinned.get(name, value))
+
+
+def run_original(path, argv=(), namespace=None):
+    """Execute the original's file as __main__ with `argv` (in `namespace`, a PinnedNamespace,
+    when given), until a hook raises Finished; whether one did."""
     sys.argv = [path] + list(argv)
     sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
     try:
-        runpy.run_path(path, run_name="__main__")
+        if namespace is None:
+            runpy.run_path(path, run_name="__main__")
+        else:
+            with open(path) as f:
+                exec(compile(f.read(), os.path.abspath(path), "exec"), namespace)
     except Finished:
         return True
     return False
@@ -132,9 +152,12 @@ def order_keras2_updates():
         self._stashed_gradients = get_gradients(self, loss, params)
         return self._stashed_gradients
     optimizers.Optimizer.get_gradients = stash
+    from keras.legacy import interfaces
     for cls in (optimizers.SGD, optimizers.RMSprop, optimizers.Adagrad, optimizers.Adadelta,
                 optimizers.Adam, optimizers.Adamax, optimizers.Nadam):
-        cls.get_updates = _ordered(cls.get_updates)
+        # Keras' legacy wrapper again outside: scripts of Keras 1's time (the WGAN) call
+        # get_updates(params, constraints, loss)
+        cls.get_updates = interfaces.legacy_get_updates_support(_ordered(cls.get_updates))
 
 
 def _ordered(get_updates):

@@ -26,7 +26,6 @@ own TF shadow state, and all three assign the same moving variables. After every
 runner records, per encoder moving statistic, which call's debiased average the variable holds
 (record_landed_streams).
 """
-import os
 import sys
 
 import numpy as np
@@ -44,21 +43,9 @@ from keras import backend as K  # noqa: E402
 from keras.models import Model  # noqa: E402
 
 
-class PinnedNamespace(dict):
-    """The script's globals: an assignment to a pinned name stores the pinned value."""
-
-    def __init__(self, pinned, **names):
-        super().__init__(**names)
-        self.pinned = pinned
-
-    def __setitem__(self, name, value):
-        dict.__setitem__(self, name, self.pinned.get(name, value))
-
-
-namespace = PinnedNamespace(
-    {"imgs": list(config["images"]), "img_dim": config["img_dim"],
-     "z_dim": config["z_dim"], "batch_size": config["batch_size"]},
-    __name__="__main__", __file__=os.path.abspath(SCRIPT), __builtins__=__builtins__)
+namespace = hooks.PinnedNamespace(SCRIPT, {
+    "imgs": list(config["images"]), "img_dim": config["img_dim"], "z_dim": config["z_dim"],
+    "batch_size": config["batch_size"]})
 
 if not config.get("as_released"):
     hooks.order_keras2_updates()
@@ -140,20 +127,6 @@ def hooked_train_on_batch(self, x, y=None, sample_weight=None, class_weight=None
 train_on_batch = Model.train_on_batch
 Model.train_on_batch = hooked_train_on_batch
 
-
-def run_script(path):
-    """Execute the script unmodified as __main__ in the pinned namespace, until Finished."""
-    sys.argv = [path]
-    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
-    with open(path) as f:
-        code = compile(f.read(), os.path.abspath(path), "exec")
-    try:
-        exec(code, namespace)
-    except hooks.Finished:
-        return True
-    return False
-
-
-if not run_script(SCRIPT):
+if not hooks.run_original(SCRIPT, namespace=namespace):
     sys.exit("%s ended before %d steps" % (SCRIPT, config["steps"]))
 run.write()

@@ -1,0 +1,79 @@
+"""Anime DCGAN side by side: Anime_GAN's DCGAN/main.py (42c0315, PyTorch 1.0.1) and dcgan_tf
+--arch anime.
+
+The runner feeds main.py a faces/ folder made from --data's images and records each batch as
+main.py's DataLoader shuffled it, with the step's torch.randn noise (N(0, 1), reused by the
+generator's step as main.py does); the port replays both through DCGAN.train_step.
+"""
+import argparse
+import os
+
+import numpy as np
+
+from common.data import list_images
+from common.original_files import Importer
+from dcgan_tf.import_original import import_anime, read_anime
+from dcgan_tf.run import build_gan, parse_options
+from sidebyside.programs import records
+
+ENVIRONMENT, SOURCE, RUNNER = "torch", "anime", "anime.py"
+BATCH_SIZE = 16  # main.py's 64 takes several seconds a step on two CPU cores
+VALUE_RANGE = (-1.0, 1.0)
+Z_DIM = 100
+# main.py's printed names (loss_D, loss_G) and its two halves of loss_D: the port's trackers
+LOSSES = {"loss_D": "d_loss", "loss_G": "g_loss", "real_loss": "d_loss_real",
+          "fake_loss": "d_loss_fake"}
+
+
+def check_data(path):
+    list_images(path)
+
+
+def runner_config(args):
+    return {}
+
+
+def latents(args, count, rng):
+    return rng.standard_normal((count, Z_DIM)).astype(np.float32)
+
+
+def model_from(folder, config):
+    """The port's anime DCGAN holding the runner's torch.save()d modules of `folder`."""
+    gan = build_gan(parse_options(["--arch", "anime", "--batch_size", str(config["batch_size"]),
+                                   "--output-dir", os.path.join(config["workdir"], "port")]))
+    source, arrays, _, _ = read_anime(argparse.Namespace(
+        path=os.path.join(config["workdir"], folder)))
+    import_anime(Importer(source), gan, arrays)
+    return gan
+
+
+def build(workdir, config):
+    return model_from("initial", config)
+
+
+def final(workdir, config):
+    return model_from("final", config)
+
+
+def batches(workdir, config):
+    """(images NHWC, z) of each step: main.py's batch (NCHW) and its (B, 100, 1, 1) noise."""
+    record = records(workdir)
+    for step in range(1, config["steps"] + 1):
+        images = record.get(step, "images").transpose(0, 2, 3, 1)
+        noise = record.get(step, "noise")
+        yield images.astype(np.float32), noise.reshape(len(noise), Z_DIM).astype(np.float32)
+
+
+def step(model, batch):
+    logs = model.train_step(batch)
+    return {name: float(logs[port]) for name, port in LOSSES.items()}
+
+
+def compared_variables(model):
+    """Both networks' weights and BatchNorm running statistics."""
+    return [(v.path, v) for v in model.generator.variables + model.discriminator.variables]
+
+
+def samples(model, latents):
+    # main.py samples its fixed noise without eval(): batch statistics
+    return np.asarray(model.generator(latents, training=True))

@@ -1,0 +1,124 @@
+"""carpedm20 DCGAN side by side: main.py (DCGAN-tensorflow 351a654, TF 1.15) on an image
+folder and dcgan_tf's unconditional model (--arch dcgan); dcgan_mnist.py reuses this module
+for the conditional MNIST model.
+
+The original reads the folder at input = output = SIZE (no crop); the port replays the
+batches as the original fed them (get_image's scipy imresize included), its z, and (MNIST)
+its one-hot y. The losses compared are those the original printed, evaluated after the step's
+updates (errD_fake, errD_real, errG; d_loss is their sum), and at every 100th step the
+[Sample] line's d_loss and g_loss, on the sample inputs the original fed.
+"""
+import collections
+import os
+
+import numpy as np
+
+from common.data import IMAGE_EXTENSIONS
+from common.errors import UserError
+from common.original_files import Importer, tf1_checkpoint, tf1_checkpoint_prefix
+from dcgan_tf.import_original import dcgan_folder, import_dcgan
+from dcgan_tf.run import build_gan, parse_options
+from sidebyside.programs import records
+
+ENVIRONMENT, SOURCE, RUNNER = "keras224", "dcgan", "dcgan.py"
+BATCH_SIZE = 8
+VALUE_RANGE = (-1.0, 1.0)
+Z_DIM = 100  # main.py passes generate_test_images (100) as z_dim
+SIZE = 16  # the smallest size the four stride-2 halvings of both networks keep whole
+SAMPLE_EVERY = 100  # train()'s [Sample] evaluation: after counter += 1, counter % 100 == 1
+
+
+def check_data(path):
+    input_fname_pattern(path)
+
+
+def input_fname_pattern(path):
+    """main.py's --input_fname_pattern: *.EXT of the commonest image extension directly in
+    the folder (carpedm20 globs data_dir/dataset/PATTERN; both sides use what it matches)."""
+    if not os.path.isdir(path):
+        raise UserError(f"{path} is not a folder of images")
+    counts = collections.Counter(os.path.splitext(name)[1] for name in sorted(os.listdir(path))
+                                 if name.lower().endswith(IMAGE_EXTENSIONS))
+    if not counts:
+        raise UserError(f"{path} has no images directly inside it (main.py globs "
+                        "data_dir/dataset/*.jpg); pass that folder")
+    return "*" + counts.most_common(1)[0][0]
+
+
+def runner_config(args):
+    return {"size": SIZE, "input_fname_pattern": input_fname_pattern(args.data)}
+
+
+def latents(args, count, rng):
+    return rng.uniform(-1, 1, (count, Z_DIM)).astype(np.float32)
+
+
+def options(config, c_dim):
+    """The port's options for the original's flags (MNIST: the conditional model)."""
+    mnist = config["program"] == "dcgan-mnist"
+    size = "28" if mnist else str(config["size"])
+    argv = ["--train", "--batch_size", str(config["batch_size"]), "--input_height", size,
+            "--output_height", size, "--z_dim", str(Z_DIM),
+            "--output-dir", os.path.join(config["workdir"], "port")]
+    if mnist:
+        argv += ["--dataset", "mnist"]
+    else:
+        data = config["data"].rstrip("/")
+        argv += ["--dataset", os.path.basename(data), "--data_dir", os.path.dirname(data)]
+    args = parse_options(argv)
+    args.c_dim = c_dim
+    return args
+
+
+def model_from(folder, config):
+    """The port's DCGAN holding the runner's Saver checkpoint in workdir/`folder` (written by
+    the original's own save()), read by dcgan_tf.import_original."""
+    prefix = tf1_checkpoint_prefix(dcgan_folder(os.path.join(config["workdir"], folder)))
+    arrays = tf1_checkpoint(prefix)
+    kernel = "generator/g_h3/w" if config["program"] == "dcgan-mnist" else "generator/g_h4/w"
+    gan = build_gan(options(config, arrays[kernel].shape[2]))
+    import_dcgan(Importer(prefix), gan, arrays)
+    return gan
+
+
+def build(workdir, config):
+    return model_from("initial", config)
+
+
+def final(workdir, config):
+    return model_from("final", config)
+
+
+def batches(workdir, config):
+    """{"data": train_step's (images, z) or (images, y, z), "sample": the [Sample]
+    evaluation's (images, y, z) where the original ran one after the step, else None}."""
+    record = records(workdir)
+    mnist = config["program"] == "dcgan-mnist"
+    for step in range(1, config["steps"] + 1):
+        images, z = record.get(step, "images"), record.get(step, "z")
+        data = (images, record.get(step, "y"), z) if mnist else (images, z)
+        sample = None
+        if step % SAMPLE_EVERY == 0:
+            sample = (record.get(step, "sample_images"),
+                      record.get(step, "sample_y") if mnist else None,
+                      record.get(step, "sample_z"))
+        yield {"data": data, "sample": sample}
+
+
+def step(model, batch):
+    for tracker in model.metrics:  # each step's own losses, as the original printed them
+        tracker.reset_state()
+    losses = {name: float(value) for name, value in model.train_step(batch["data"]).items()}
+    if batch["sample"] is not None:
+        d_loss, g_loss = model.sample_losses(*batch["sample"])
+        losses.update(sample_d_loss=float(d_loss), sample_g_loss=float(g_loss))
+    return losses
+
+
+def compared_variables(model):
+    """Both networks' weights and BatchNorm moving statistics."""
+    return [(v.path, v) for v in model.generator.variables + model.discriminator.variables]
+
+
+def samples(model, latents):
+    return np.asarray(model.generate(latents, training=False))

@@ -1,0 +1,34 @@
+"""carpedm20 DCGAN side by side on MNIST: main.py --dataset mnist (DCGAN-tensorflow 351a654, the
+conditional model, y_dim 10, 28x28, sigmoid output in [0, 1]) and dcgan_tf's --dataset mnist.
+
+The runner writes --data (an MNIST-format IDX folder or .npz) as the raw IDX files load_mnist
+reads; the port replays the batches and one-hot labels the original fed (load_mnist's seed-547
+order) and its z. Everything else as sidebyside.programs.dcgan.
+"""
+import numpy as np
+
+from common.data import load_mnist
+from sidebyside.programs.dcgan import (ENVIRONMENT, RUNNER, SOURCE, batches, build,
+                                       compared_variables, final, latents, step)
+
+__all__ = ["ENVIRONMENT", "SOURCE", "RUNNER", "BATCH_SIZE", "VALUE_RANGE", "check_data",
+           "runner_config", "latents", "build", "batches", "step", "final",
+           "compared_variables", "samples"]
+
+BATCH_SIZE = 8
+VALUE_RANGE = (0.0, 1.0)
+Y_DIM = 10
+
+
+def check_data(path):
+    load_mnist(path)
+
+
+def runner_config(args):
+    return {}
+
+
+def samples(model, z):
+    """The sampler with labels 0..9 repeated, as the runner feeds it."""
+    labels = np.eye(Y_DIM, dtype=np.float32)[np.arange(len(z)) % Y_DIM]
+    return np.asarray(model.generate(z, labels, training=False))

@@ -1,0 +1,91 @@
+"""Keras WGAN side by side: Anime_GAN's WGAN_keras/wgan_keras.py (42c0315, Keras 2.1.2 on TF 1.15)
+and dcgan_tf --arch wgan.
+
+The runner records what each of the script's five critic iterations per step was fed (the real
+batch ImageDataGenerator rotated and rescaled, the N(0, 1) noise) and the generator's noise;
+the port replays them through WGAN.train_step. Rotation is the script's own, in its batches:
+how the port's data pipeline rotates does not enter this comparison.
+"""
+import argparse
+import os
+
+import numpy as np
+
+from common.data import list_images
+from common.errors import UserError
+from common.original_files import Importer
+from dcgan_tf.import_original import import_wgan, read_wgan
+from dcgan_tf.run import build_gan, parse_options, sample_images
+from sidebyside.programs import records
+
+ENVIRONMENT, SOURCE, RUNNER = "keras212", "wgan", "wgan.py"
+BATCH_SIZE = 8  # the script's 64: a step is 5 critic and 1 generator updates of 12M-weight nets
+VALUE_RANGE = (-1.0, 1.0)
+Z_DIM = 100
+
+
+def check_data(path):
+    list_images(path)
+
+
+def runner_config(args):
+    count = len(list_images(args.data))
+    if count < args.batch_size:
+        raise UserError(f"{args.data} has {count} images, fewer than one batch of "
+                        f"{args.batch_size}; the runner feeds the script whole batches only")
+    return {}
+
+
+def latents(args, count, rng):
+    return rng.standard_normal((count, Z_DIM)).astype(np.float32)
+
+
+def options(config):
+    return parse_options(["--arch", "wgan", "--batch_size", str(config["batch_size"]),
+                          "--output-dir", os.path.join(config["workdir"], "port")])
+
+
+def model_from(folder, config):
+    """The port's WGAN holding the runner's model.save() files of `folder`."""
+    gan = build_gan(options(config))
+    source, layers, _, _ = read_wgan(argparse.Namespace(
+        path=os.path.join(config["workdir"], folder)))
+    import_wgan(Importer(source), gan, layers)
+    return gan
+
+
+def build(workdir, config):
+    return model_from("initial", config)
+
+
+def final(workdir, config):
+    return model_from("final", config)
+
+
+def batches(workdir, config):
+    """(real (B, 5, 96, 96, 3), critic noise (B, 5, 100), generator noise (B, 100)) of each
+    step, as with_critic_noise stacks them; the noise as fed to the script's float32
+    placeholders."""
+    record = records(workdir)
+    for step in range(1, config["steps"] + 1):
+        yield (record.get(step, "real").transpose(1, 0, 2, 3, 4).astype(np.float32),
+               record.get(step, "critic_noise").transpose(1, 0, 2).astype(np.float32),
+               record.get(step, "noise").astype(np.float32))
+
+
+def step(model, batch):
+    return {name: float(value) for name, value in model.train_step(batch).items()}
+
+
+def compared_variables(model):
+    """The weights of both networks. Not BatchNorm's moving statistics: the script calls every
+    BatchNormalization with training=1 and its K.functions run only the optimizers' updates,
+    so the original never updates them (its files keep 0 and 1) and neither program reads
+    them."""
+    return [(v.path, v) for v in model.generator.variables + model.critic.variables
+            if "moving_" not in v.path]
+
+
+def samples(model, latents):
+    # as dcgan_tf's sample grids: batch statistics, as the script's netG.predict
+    return sample_images(model, argparse.Namespace(arch="wgan"), latents)
