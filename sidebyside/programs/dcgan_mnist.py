@@ -11,13 +11,17 @@ from common.data import load_mnist
 from sidebyside.programs.dcgan import (ENVIRONMENT, RUNNER, SOURCE, batches, build,
                                        compared_variables, final, latents, step)
 
-__all__ = ["ENVIRONMENT", "SOURCE", "RUNNER", "BATCH_SIZE", "VALUE_RANGE", "check_data",
-           "runner_config", "latents", "build", "batches", "step", "final",
+__all__ = ["ENVIRONMENT", "SOURCE", "RUNNER", "BATCH_SIZE", "VALUE_RANGE", "FLOOR_RUNS",
+           "check_data", "runner_config", "latents", "build", "batches", "step", "final",
            "compared_variables", "samples"]
 
 BATCH_SIZE = 8
 VALUE_RANGE = (0.0, 1.0)
 Y_DIM = 10
+# The discriminator's moving statistics sum seven passes a step, two of them on the fakes,
+# whose rounding-level differences grow fastest: two perturbed runs put their floor too low
+# in about one run in four (measured over 3 steps); four do not.
+FLOOR_RUNS = 4
 
 
 def check_data(path):
