@@ -130,7 +130,7 @@ def train_port(program, workdir, config, perturbation=None, reverse=False):
     random sign); with `reverse` every batch's samples come in reverse order (the same update
     in exact arithmetic: losses are means and BatchNorm statistics symmetric, but the float32
     sums run in another order)."""
-    model = program.build(workdir, config)
+    model = program.load("initial", config)
     if perturbation is not None:
         rng = np.random.default_rng(perturbation)
         for _, variable in program.compared_variables(model):
@@ -302,7 +302,7 @@ def main(argv=None):
         bad = [r for r in rows if r["diverged"]]
         diverged = bad and f"at step {bad[0]['step']}: {bad[0]['loss']} (relative difference " \
                            f"{bad[0]['rel']:.2e}, float32 floor {bad[0]['floor']:.2e})"
-        models = [model, program.final(workdir, config), program.build(workdir, config)]
+        models = [model, program.load("final", config), program.load("initial", config)]
         name = report_variables(compare_variables(program, models + [r[0] for r in floors]))
         if name and not diverged:
             diverged = f"after step {args.steps}: {name} beyond its tolerance"

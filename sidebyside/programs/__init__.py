@@ -10,12 +10,11 @@ FLOOR_RUNS    (optional) weight-perturbed runs of the float32 floor (harness.FLO
 check_data(path)         one UserError when --data is not what the program reads
 runner_config(args)      program entries added to config.json (sizes, flags)
 latents(args, count, rng)  the latents both sides sample side_by_side.png from
-build(workdir, config)   the port, its weights imported from the runner's initial files
+load(folder, config)     the port holding the runner's files of `folder`: "initial" (the
+                         original before its first step) or "final" (after its last)
 batches(workdir, config) the port's train_step inputs, one per step, from what the runner
                          recorded (images, latents, labels as the original drew them)
 step(model, batch)       one train step; returns {original's loss name: value}
-final(workdir, config)   a port model holding the runner's final files (the original after
-                         its last step)
 compared_variables(model)  [(name, variable)] compared after the last step
 samples(model, latents)  the port's samples, as the runner's samples.npy
 

@@ -35,9 +35,10 @@ def latents(args, count, rng):
     return rng.uniform(-1, 1, (count, LATENT_SIZE)).astype(np.float32)
 
 
-def model_from(folder, epoch, config):
-    """The port's ACGAN holding the runner's weight files of `epoch` (dropout off unless
-    keep_dropout, as in the runner)."""
+def load(folder, config):
+    """The port's ACGAN holding the runner's weight files of `folder` (initial: epoch 0,
+    final: the last step's), dropout off unless keep_dropout, as in the runner."""
+    epoch = 0 if folder == "initial" else config["steps"]
     gan = build_gan(parse_options(["--output-dir", os.path.join(config["workdir"], "port")]))
     if not config["keep_dropout"]:
         for layer in gan.discriminator._flatten_layers():
@@ -47,14 +48,6 @@ def model_from(folder, epoch, config):
         path = os.path.join(config["workdir"], folder, f"params_{name}_epoch_{epoch:03d}.hdf5")
         import_network(network, path, file_arrays(path), verbose=False)
     return gan
-
-
-def build(workdir, config):
-    return model_from("initial", 0, config)
-
-
-def final(workdir, config):
-    return model_from("final", config["steps"], config)
 
 
 def batches(workdir, config):

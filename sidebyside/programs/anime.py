@@ -37,7 +37,7 @@ def latents(args, count, rng):
     return rng.standard_normal((count, Z_DIM)).astype(np.float32)
 
 
-def model_from(folder, config):
+def load(folder, config):
     """The port's anime DCGAN holding the runner's torch.save()d modules of `folder`."""
     gan = build_gan(parse_options(["--arch", "anime", "--batch_size", str(config["batch_size"]),
                                    "--output-dir", os.path.join(config["workdir"], "port")]))
@@ -45,14 +45,6 @@ def model_from(folder, config):
         path=os.path.join(config["workdir"], folder)))
     import_anime(Importer(source), gan, arrays)
     return gan
-
-
-def build(workdir, config):
-    return model_from("initial", config)
-
-
-def final(workdir, config):
-    return model_from("final", config)
 
 
 def batches(workdir, config):

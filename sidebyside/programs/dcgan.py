@@ -70,7 +70,7 @@ def options(config, c_dim):
     return args
 
 
-def model_from(folder, config):
+def load(folder, config):
     """The port's DCGAN holding the runner's Saver checkpoint in workdir/`folder` (written by
     the original's own save()), read by dcgan_tf.import_original."""
     prefix = tf1_checkpoint_prefix(dcgan_folder(os.path.join(config["workdir"], folder)))
@@ -79,14 +79,6 @@ def model_from(folder, config):
     gan = build_gan(options(config, arrays[kernel].shape[2]))
     import_dcgan(Importer(prefix), gan, arrays)
     return gan
-
-
-def build(workdir, config):
-    return model_from("initial", config)
-
-
-def final(workdir, config):
-    return model_from("final", config)
 
 
 def batches(workdir, config):

@@ -8,11 +8,11 @@ order) and its z. Everything else as sidebyside.programs.dcgan.
 import numpy as np
 
 from common.data import load_mnist
-from sidebyside.programs.dcgan import (ENVIRONMENT, RUNNER, SOURCE, batches, build,
-                                       compared_variables, final, latents, step)
+from sidebyside.programs.dcgan import (ENVIRONMENT, RUNNER, SOURCE, batches, compared_variables,
+                                       latents, load, step)
 
 __all__ = ["ENVIRONMENT", "SOURCE", "RUNNER", "BATCH_SIZE", "VALUE_RANGE", "FLOOR_RUNS",
-           "check_data", "runner_config", "latents", "build", "batches", "step", "final",
+           "check_data", "runner_config", "latents", "load", "batches", "step",
            "compared_variables", "samples"]
 
 BATCH_SIZE = 8

@@ -44,7 +44,7 @@ def latents(args, count, rng):
     return rng.standard_normal((count, Z_DIM)).astype(np.float32)
 
 
-def model_from(folder, config):
+def load(folder, config):
     """The port's OGAN holding the runner's train_model.weights of `folder` (its debias state
     empty, as TF's shadow variables were at the script's start)."""
     gan = build_gan(parse_options([
@@ -56,14 +56,6 @@ def model_from(folder, config):
     import_network(importer, "encoder", encoder_arrays, encoder_layers(gan.encoder))
     import_network(importer, "generator", generator_arrays, generator_layers(gan.generator))
     return gan
-
-
-def build(workdir, config):
-    return model_from("initial", config)
-
-
-def final(workdir, config):
-    return model_from("final", config)
 
 
 def batches(workdir, config):

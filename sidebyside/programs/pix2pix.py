@@ -54,7 +54,7 @@ def latents(args, count, rng):
     return inputs[:max(args.batch_size, len(inputs) // args.batch_size * args.batch_size)]
 
 
-def model_from(folder, config):
+def load(folder, config):
     """The port holding the runner's checkpoint in `folder` (weights, Adam state, averages),
     the generator's dropout off unless keep_dropout, as in the runner."""
     model = import_checkpoint(os.path.join(config["workdir"], folder), options(config))[0]
@@ -74,14 +74,6 @@ def train_step(model, inputs, targets):
     averages = model.display(losses)
     return {**{name: losses[name] for name in LOSSES},
             **{name + "_ema": averages[name] for name in LOSSES}}
-
-
-def build(workdir, config):
-    return model_from("initial", config)
-
-
-def final(workdir, config):
-    return model_from("final", config)
 
 
 def port_examples(workdir, config):

@@ -45,21 +45,13 @@ def options(config):
                           "--output-dir", os.path.join(config["workdir"], "port")])
 
 
-def model_from(folder, config):
+def load(folder, config):
     """The port's WGAN holding the runner's model.save() files of `folder`."""
     gan = build_gan(options(config))
     source, layers, _, _ = read_wgan(argparse.Namespace(
         path=os.path.join(config["workdir"], folder)))
     import_wgan(Importer(source), gan, layers)
     return gan
-
-
-def build(workdir, config):
-    return model_from("initial", config)
-
-
-def final(workdir, config):
-    return model_from("final", config)
 
 
 def batches(workdir, config):
