@@ -75,8 +75,8 @@ def resize(image, height, width, method="bilinear"):
 def bytescale(array):
     """scipy.misc.bytescale: stretch a float array's own min..max to 0..255 uint8.
 
-    imresize and imsave applied this silently to float input (originals.md §0.4); a constant
-    array maps to 0 as scipy's did.
+    imresize and imsave applied this silently to float input (scipy 1.1 misc/pilutil.py:
+    toimage); a constant array maps to 0 as scipy's did.
     """
     array = np.asarray(array, dtype=np.float64)
     low, high = array.min(), array.max()

@@ -19,8 +19,8 @@ class Keras2RMSprop(keras.optimizers.RMSprop):
 
     Keras 3 divides by sqrt(a + epsilon) instead, a floor of sqrt(1e-7) ~ 3.2e-4 under the
     denominator: with the clipped WGAN critic's gradients (~3e-5) its steps are a few percent
-    of the original's (originals.md §0.9). epsilon: 1e-7 in Keras 2.2 (O-GAN), 1e-8 in 2.1.2
-    (the anime WGAN)."""
+    of the original's (keras 2.2.4 optimizers.py RMSprop.get_updates). epsilon: 1e-7 in Keras
+    2.2 (O-GAN), 1e-8 in 2.1.2 (the anime WGAN)."""
 
     def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate=learning_rate, rho=rho, epsilon=epsilon, **kwargs)
@@ -73,7 +73,8 @@ class LegacyBatchNormalization(keras.layers.BatchNormalization):
         then the layer's own "sample variance" factor n / (n - (1 + epsilon)).
     zero_debias: the moving mean and variance are TF's assign_moving_average(...,
       zero_debias=True), as Keras 2.1.3-2.2.5 did: after the first step they equal that
-      batch's statistics instead of starting from 0 and 1 (originals.md §0.6).
+      batch's statistics instead of starting from 0 and 1 (keras 2.2.4
+      backend/tensorflow_backend.py: moving_average_update).
     debias_streams: how many times a train step of the original called the layer. Keras 2
       built one assign_moving_average per call, each with its own debias state, all
       assigning the same moving variables: each call keeps its own average of its own

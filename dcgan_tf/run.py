@@ -128,8 +128,8 @@ def mnist_data(args):
 def image_spec(args):
     """carpedm20's get_image (pre-#352): center crop with --crop, then resize to the output
     size. The original resized float arrays with scipy's imresize, which byte-scaled each
-    crop to its own min..max first; resizing the uint8 image does not (originals.md §0.4,
-    §2.6). The WGAN's Keras load_img resized with nearest neighbour."""
+    crop to its own min..max first (carpedm20 351a654 utils.py: transform); resizing the uint8
+    image does not. The WGAN's Keras load_img resized with nearest neighbour."""
     return ImageSpec(channels=args.c_dim,
                      crop=(args.input_height, args.input_width) if args.crop else None,
                      size=(args.output_height, args.output_width),

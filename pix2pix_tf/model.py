@@ -86,7 +86,8 @@ def build_generator(ngf=64, input_channels=3, output_channels=3, separable_conv=
         x = gen_conv(filters, f"encoder_{i}", separable_conv)(x)
         encoders.append(batchnorm(f"encoder_{i}_batchnorm")(x))
     # encoder_8 normalises a 1x1 map: with batch 1 its output is just beta, so the innermost
-    # code carries no per-image information. Faithful to the original (originals.md §3.9).
+    # code carries no per-image information (and, ReLU's gradient at 0 being 0, encoder_8 and
+    # decoder_8 never train). Faithful to pix2pix.py 0f21744 create_generator.
     x = encoders[-1]
     specs = ((8, ngf * 8, 0.5), (7, ngf * 8, 0.5), (6, ngf * 8, 0.5), (5, ngf * 8, 0.0),
              (4, ngf * 4, 0.0), (3, ngf * 2, 0.0), (2, ngf, 0.0))
