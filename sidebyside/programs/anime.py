@@ -48,16 +48,27 @@ def load(folder, config):
 
 
 def batches(workdir, config):
-    """(images NHWC, z) of each step: main.py's batch (NCHW) and its (B, 100, 1, 1) noise."""
+    """{"data": (images NHWC, z), "sample": fixed noise or None} of each step: main.py's batch
+    (NCHW) and its (B, 100, 1, 1) noise; after the last step of every 20th epoch (from epoch
+    0), main.py's generate(fixed_noise) in training mode, which moves the generator's
+    BatchNorm statistics (the last step's is the runner's final checkpoint, taken before)."""
     record = records(workdir)
+    per_epoch = -(-int(record.arrays["dataset_size"]) // config["batch_size"])  # no drop_last
     for step in range(1, config["steps"] + 1):
         images = record.get(step, "images").transpose(0, 2, 3, 1)
         noise = record.get(step, "noise")
-        yield images.astype(np.float32), noise.reshape(len(noise), Z_DIM).astype(np.float32)
+        epoch, last = divmod(step, per_epoch)
+        sampled = last == 0 and (epoch - 1) % 20 == 0 and step < config["steps"]
+        yield {"data": (images.astype(np.float32),
+                        noise.reshape(len(noise), Z_DIM).astype(np.float32)),
+               "sample": record.arrays["fixed_noise"].reshape(-1, Z_DIM).astype(np.float32)
+               if sampled else None}
 
 
 def step(model, batch):
-    logs = model.train_step(batch)
+    logs = model.train_step(batch["data"])
+    if batch["sample"] is not None:
+        model.generator(batch["sample"], training=True)
     return {name: float(logs[port]) for name, port in LOSSES.items()}
 
 

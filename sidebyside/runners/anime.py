@@ -64,6 +64,7 @@ def prepare_faces(source, folder="faces"):
 torch.manual_seed(config["seed"])
 np.random.seed(config["seed"])
 size = prepare_faces(config["data"])
+run.arrays["dataset_size"] = np.array(size)
 modules = {}
 
 
@@ -124,6 +125,8 @@ def recorded_randn(*args, **kwargs):
     value = randn(*args, **kwargs)
     if run.started is not None:  # inside a step: the batch's noise
         run.record("noise", value.numpy())
+    elif not run.steps:  # before the loop: fixed_noise, which every 20th epoch's end samples
+        run.arrays["fixed_noise"] = value.numpy()  # in training mode (moving BN statistics)
     return value
 
 
