@@ -619,5 +619,26 @@ def load_mnist(data_dir=None):
         if len(labels) != len(images):
             raise UserError(f"{data_dir}: {name} has {len(labels)} labels for {len(images)} "
                             "images")
-    return ((x_train, check_labels(y_train, f"{data_dir} (y_train)")),
-            (x_test, check_labels(y_test, f"{data_dir} (y_test)")))
+    return ((check_pixels(x_train, f"{data_dir} (x_train)"),
+             check_labels(y_train, f"{data_dir} (y_train)")),
+            (check_pixels(x_test, f"{data_dir} (x_test)"),
+             check_labels(y_test, f"{data_dir} (y_test)")))
+
+
+def check_pixels(images, where):
+    """MNIST-format images are grey levels 0..255, as the IDX files hold them (the ports scale
+    them as the originals did); an .npz of other numbers, e.g. floats already in [0, 1] or
+    [-1, 1], is one UserError naming the first value out of place, never silently rescaled."""
+    images = np.asarray(images)
+    if images.dtype.kind not in "uif":
+        raise UserError(f"{where}: images must be numbers (grey levels 0..255), got "
+                        f"{images.dtype}")
+    whole = (images >= 0) & (images <= 255) & (images == np.round(images))
+    if not np.all(whole):
+        index = np.unravel_index(int(np.argmin(whole)), images.shape)
+        raise UserError(f"{where}: pixel {images[index].item()!r} of image {index[0]} is not a "
+                        "grey level 0..255 (MNIST-format data holds whole numbers 0..255)")
+    if images.dtype.kind == "f" and images.size and images.max() <= 1:
+        raise UserError(f"{where}: every pixel is 0 or 1; MNIST-format images are grey levels "
+                        "0..255 (multiply [0, 1] images by 255)")
+    return images.astype(np.uint8)

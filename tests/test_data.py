@@ -96,6 +96,15 @@ def test_load_mnist_npz(tmp_path):
     assert len(xtr) == 12 and len(xte) == 2
     np.savez(tmp_path / "b.npz", x_train=x, y_train=np.zeros(14), x_test=x[:3], y_test=np.zeros(3))
     assert len(load_mnist(str(tmp_path / "b.npz"))[1][0]) == 3
+    x[:, 10:18, 10:18] = 255
+    for bad, message in ((x / 255.0, "every pixel is 0 or 1"),
+                         (x * 2.0 - 1, "is not a grey level"),
+                         (x.astype(np.float32) + 0.5, "is not a grey level")):
+        np.savez(tmp_path / "d.npz", x=bad, y=np.arange(14) % 10)
+        with pytest.raises(UserError, match=message):
+            load_mnist(str(tmp_path / "d.npz"))
+    np.savez(tmp_path / "e.npz", x=x.astype(np.float64), y=np.arange(14) % 10)
+    assert load_mnist(str(tmp_path / "e.npz"))[0][0].dtype == np.uint8
     np.savez(tmp_path / "c.npz", images=x)
     with pytest.raises(UserError, match="needs arrays x and y"):
         load_mnist(str(tmp_path / "c.npz"))
