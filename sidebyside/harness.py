@@ -16,8 +16,10 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from common import cli
+from common import cli, features
 from common.errors import UserError
+from common.evaluation import quantised
+from common.metrics import FeatureStatistics, fid
 from common.grid import merge, save_grid
 from sidebyside import environments, sources
 
@@ -54,6 +56,15 @@ def parse_args(argv):
     parser.add_argument("--keep-dropout", action="store_true",
                         help="keep dropout on in both (statistical mode: compare running means "
                              "and quality scores over a few hundred steps)")
+    group = parser.add_argument_group("statistical mode's quality score")
+    group.add_argument("--features", choices=features.EXTRACTORS, default=None,
+                       help="feature extractor of the FIDs (default: classifier when "
+                            "--classifier is given, else thumbnail)")
+    group.add_argument("--classifier", default=None,
+                       help="a .keras file from python -m common.classifier (MNIST programs)")
+    group.add_argument("--inception-weights", default=None)
+    group.add_argument("--num-samples", type=cli.positive_int, default=1000,
+                       help="samples of each program scored")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output-dir", default=None, help="default: runs/sidebyside/PROGRAM")
     parser.add_argument("--as-released", action="store_true",
@@ -218,14 +229,17 @@ def compare_losses(original_steps, port_rows, floors):
     return rows
 
 
-def print_losses(rows, every=1):
-    print(f"\n{'step':>5s} | {'loss':<22s} | {'original':>14s} | {'port':>14s} | rel. diff | "
-          "float32 floor")
+def print_losses(rows, every=1, floors=True):
+    """The table of losses per step (every `every` steps, and every diverged row); `floors`
+    False leaves out the float32 floor (statistical mode has none: dropout masks differ)."""
+    print(f"\n{'step':>5s} | {'loss':<22s} | {'original':>14s} | {'port':>14s} | rel. diff"
+          + (" | float32 floor" if floors else ""))
     for row in rows:
         if row["step"] % every == 0 or row["step"] == 1 or row["diverged"]:
             print(f"{row['step']:5d} | {row['loss']:<22s} | {row['original']:14.8f} | "
-                  f"{row['port']:14.8f} | {row['rel']:.2e}  | {row['floor']:.2e}"
-                  f"{'  <-' if row['diverged'] else ''}")
+                  f"{row['port']:14.8f} | {row['rel']:.2e}"
+                  + (f"  | {row['floor']:.2e}" if floors else "")
+                  + ("  <-" if row["diverged"] else ""))
 
 
 def compare_variables(program, models):
@@ -286,6 +300,37 @@ def compare_statistics(original_steps, port_rows):
     return failed
 
 
+def to_signed(images, value_range):
+    low, high = value_range
+    return (np.asarray(images, np.float32) - low) * (2 / (high - low)) - 1
+
+
+def quality_scores(program, args, config, models):
+    """{name: FID} of each of `models` ({name: port model}): --num-samples samples from the
+    same latents, quantised to 8 bits, against the real images the original trained on, with
+    the --features extractor. The original's generator is its final weights imported into the
+    port (the importer's tests hold its forward pass to the original's within 1e-5)."""
+    extractor = features.extractor(args.features or ("classifier" if args.classifier
+                                                     else "thumbnail"),
+                                   args.classifier, args.inception_weights)
+    real = FeatureStatistics()
+    reals = to_signed(program.real_images(config["workdir"], config), program.VALUE_RANGE)
+    for start in range(0, len(reals), 100):
+        real.update(extractor(reals[start:start + 100])[0])
+    latents = program.latents(args, args.num_samples, np.random.default_rng(args.seed + 1))
+    scores = {}
+    for name, model in models.items():
+        fake = FeatureStatistics()
+        for start in range(0, len(latents), 100):
+            images = program.samples(model, latents[start:start + 100])
+            fake.update(extractor(quantised(to_signed(images, program.VALUE_RANGE)))[0])
+        scores[name] = fid(fake, real)
+    print(f"\nquality score ({extractor.description}; {len(latents)} samples each, "
+          f"{real.count} real images): FID original {scores['original']:.2f}, "
+          f"port {scores['port']:.2f}")
+    return scores
+
+
 # ---- the picture ----
 
 def write_picture(program, model, workdir, output_dir):
@@ -319,9 +364,12 @@ def main(argv=None):
     original_steps = run_original(program, args, workdir)
     model, port_rows, seconds = train_port(program, workdir, config)
     if args.keep_dropout:
-        print_losses(compare_losses(original_steps, port_rows, [{}] * len(port_rows)),
-                     every=max(1, args.steps // 20))
+        rows = compare_losses(original_steps, port_rows, [{}] * len(port_rows))
+        print_losses([{**row, "diverged": False} for row in rows],
+                     every=max(1, args.steps // 20), floors=False)
         diverged = compare_statistics(original_steps, port_rows)
+        quality_scores(program, args, config,
+                       {"original": program.load("final", config), "port": model})
     else:
         floors = floor_runs(program, workdir, config)
         rows = compare_losses(original_steps, port_rows,
@@ -343,5 +391,6 @@ def main(argv=None):
     if diverged:
         print(f"diverged {diverged}")
         raise SystemExit(1)
-    print("same update: within tolerance")
+    print("same statistics: running means within their spread" if args.keep_dropout
+          else "same update: within tolerance")
     return 0

@@ -396,6 +396,36 @@ def test_side_by_side_with_the_original(tmp_path):
         np.testing.assert_allclose(targets, record.get(step, "targets"), atol=1e-6)
 
 
+def test_side_by_side_statistical_mode_scores_both_programs(tmp_path):
+    """--keep-dropout: dropout on in both, so the steps differ; the running means are compared
+    and each program's samples get a FID against the targets the original trained on."""
+    from sidebyside import environments
+    if environments.environment_python("keras224") is None or \
+            environments.ORIGINALS_SRC is None:
+        pytest.skip("needs the originals' keras224 environment and pix2pix.py "
+                    "(make originals)")
+    pairs = write_pairs(str(tmp_path / "pairs"), 4)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run([sys.executable, "-m", "sidebyside", "pix2pix", "--data", pairs,
+                             "--steps", "8", "--keep-dropout", "--output-dir",
+                             str(tmp_path / "sbs")],
+                            cwd=root, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
+                            capture_output=True, text=True, timeout=900)
+    out = result.stdout
+    assert result.returncode == 0, (out + result.stderr)[-4000:]
+    assert "same statistics: running means within their spread" in out
+    assert "float32 floor" not in out and "<-" not in out
+    means = re.findall(r"\n(discrim_loss|gen_loss_GAN|gen_loss_L1) +\| +(\S+) \+- +(\S+) \| "
+                       r"+(\S+) \+-", out)
+    assert len(means) == 3, out[-3000:]
+    for _, original, spread, port in means:
+        assert abs(float(original) - float(port)) <= float(spread)
+    scores = re.search(r"quality score \(thumbnail .*; 4 samples each, 8 real images\): FID "
+                       r"original (\S+), port (\S+)\n", out)
+    assert scores, out[-3000:]
+    assert all(0 <= float(score) < 10 for score in scores.groups())
+
+
 def test_aspect_ratio_stretches_saved_images_as_the_original(tmp_path):
     """--aspect_ratio 1.5: saved images are resized (bicubic) to 384x256, width over height."""
     from pix2pix_tf.run import save_image

@@ -17,6 +17,8 @@ batches(workdir, config) the port's train_step inputs, one per step, from what t
 step(model, batch)       one train step; returns {original's loss name: value}
 compared_variables(model)  [(name, variable)] compared after the last step
 samples(model, latents)  the port's samples, as the runner's samples.npy
+real_images(workdir, config)  the real images the original trained on (NHWC, VALUE_RANGE),
+                         which the statistical mode scores both programs' samples against
 
 The runner (Python 3.7, the original's framework) reads config.json (program, workdir, data,
 steps, batch_size, keep_dropout, seed, latents, plus runner_config's entries), runs the
@@ -52,3 +54,9 @@ class Records:
 
 def records(workdir):
     return Records(os.path.join(workdir, "record.npz"))
+
+
+def recorded_images(workdir, config, name):
+    """Every step's recorded `name` array, concatenated along its first axis."""
+    record = records(workdir)
+    return np.concatenate([record.get(step, name) for step in range(1, config["steps"] + 1)])

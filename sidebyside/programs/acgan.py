@@ -13,7 +13,7 @@ from acgan_mnist.import_original import file_arrays, import_network
 from acgan_mnist.run import build_gan, parse_options
 from common.data import load_mnist
 from common.errors import UserError
-from sidebyside.programs import records
+from sidebyside.programs import recorded_images, records
 
 ENVIRONMENT, SOURCE, RUNNER = "keras224", "acgan", "acgan.py"
 BATCH_SIZE = 100
@@ -80,3 +80,8 @@ def compared_variables(model):
 def samples(model, latents):
     labels = (np.arange(len(latents)) % 10).reshape(-1, 1)
     return np.asarray(model.generator([latents, labels], training=False))
+
+
+def real_images(workdir, config):
+    """The digits of every step's batch, in [-1, 1] as the example scaled them."""
+    return recorded_images(workdir, config, "images").astype(np.float32)

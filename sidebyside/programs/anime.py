@@ -14,7 +14,7 @@ from common.data import list_images
 from common.original_files import Importer
 from dcgan_tf.import_original import import_anime, read_anime
 from dcgan_tf.run import build_gan, parse_options
-from sidebyside.programs import records
+from sidebyside.programs import recorded_images, records
 
 ENVIRONMENT, SOURCE, RUNNER = "torch", "anime", "anime.py"
 BATCH_SIZE = 16  # main.py's 64 takes several seconds a step on two CPU cores
@@ -80,3 +80,8 @@ def compared_variables(model):
 def samples(model, latents):
     # main.py samples its fixed noise without eval(): batch statistics
     return np.asarray(model.generator(latents, training=True))
+
+
+def real_images(workdir, config):
+    """main.py's batches (NCHW in [-1, 1]) as NHWC."""
+    return recorded_images(workdir, config, "images").transpose(0, 2, 3, 1).astype(np.float32)

@@ -18,7 +18,7 @@ from common.errors import UserError
 from common.original_files import Importer, tf1_checkpoint, tf1_checkpoint_prefix
 from dcgan_tf.import_original import dcgan_folder, import_dcgan
 from dcgan_tf.run import build_gan, parse_options
-from sidebyside.programs import records
+from sidebyside.programs import recorded_images, records
 
 ENVIRONMENT, SOURCE, RUNNER = "keras224", "dcgan", "dcgan.py"
 BATCH_SIZE = 8
@@ -114,3 +114,8 @@ def compared_variables(model):
 
 def samples(model, latents):
     return np.asarray(model.generate(latents, training=False))
+
+
+def real_images(workdir, config):
+    """The images of every step's batch as the original fed them."""
+    return recorded_images(workdir, config, "images").astype(np.float32)

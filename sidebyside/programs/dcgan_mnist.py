@@ -9,11 +9,11 @@ import numpy as np
 
 from common.data import load_mnist
 from sidebyside.programs.dcgan import (ENVIRONMENT, RUNNER, SOURCE, batches, compared_variables,
-                                       latents, load, step)
+                                       latents, load, real_images, step)
 
 __all__ = ["ENVIRONMENT", "SOURCE", "RUNNER", "BATCH_SIZE", "VALUE_RANGE", "FLOOR_RUNS",
            "check_data", "runner_config", "latents", "load", "batches", "step",
-           "compared_variables", "samples"]
+           "compared_variables", "samples", "real_images"]
 
 BATCH_SIZE = 8
 VALUE_RANGE = (0.0, 1.0)

@@ -17,7 +17,7 @@ from common.original_files import Importer
 from ogan_keras.import_original import (encoder_layers, generator_layers, import_network,
                                         nested_models)
 from ogan_keras.run import build_gan, image_spec, parse_options
-from sidebyside.programs import records
+from sidebyside.programs import recorded_images, records
 
 ENVIRONMENT, SOURCE, RUNNER = "keras224", "ogan", "ogan.py"
 BATCH_SIZE = 8
@@ -115,3 +115,8 @@ def compared_variables(model):
 
 def samples(model, latents):
     return np.asarray(model.generator(latents, training=False))
+
+
+def real_images(workdir, config):
+    """The images of every batch fit_generator passed to train_on_batch."""
+    return recorded_images(workdir, config, "images").astype(np.float32)

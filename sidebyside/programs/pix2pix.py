@@ -20,7 +20,7 @@ from pix2pix_tf.gan import LOSSES
 from pix2pix_tf.import_original import import_checkpoint
 from pix2pix_tf.model import CROP_SIZE, AlwaysOnDropout
 from pix2pix_tf.run import fixed_examples, parse_options
-from sidebyside.programs import records
+from sidebyside.programs import recorded_images, records
 
 ENVIRONMENT, SOURCE, RUNNER = "keras224", "pix2pix", "pix2pix.py"
 BATCH_SIZE = 1
@@ -139,3 +139,8 @@ def samples(model, latents):
     return np.concatenate([keras.ops.convert_to_numpy(model.generator(latents[i:i + size],
                                                                       training=True))
                            for i in range(0, len(latents), size)])
+
+
+def real_images(workdir, config):
+    """The targets of every step: what the generator's outputs are scored against."""
+    return recorded_images(workdir, config, "targets").astype(np.float32)

@@ -16,7 +16,7 @@ from common.errors import UserError
 from common.original_files import Importer
 from dcgan_tf.import_original import import_wgan, read_wgan
 from dcgan_tf.run import build_gan, parse_options, sample_images
-from sidebyside.programs import records
+from sidebyside.programs import recorded_images, records
 
 ENVIRONMENT, SOURCE, RUNNER = "keras212", "wgan", "wgan.py"
 BATCH_SIZE = 8  # the script's 64: a step is 5 critic and 1 generator updates of 12M-weight nets
@@ -81,3 +81,9 @@ def compared_variables(model):
 def samples(model, latents):
     # as dcgan_tf's sample grids: batch statistics, as the script's netG.predict
     return sample_images(model, argparse.Namespace(arch="wgan"), latents)
+
+
+def real_images(workdir, config):
+    """The real batches of every critic iteration of every step."""
+    real = recorded_images(workdir, config, "real")
+    return real.reshape((-1,) + real.shape[2:]).astype(np.float32)
