@@ -19,8 +19,8 @@ import tensorflow as tf
 from common import cli, features
 from common.errors import UserError
 from common.evaluation import quantised
-from common.metrics import FeatureStatistics, fid
 from common.grid import merge, save_grid
+from common.metrics import FeatureStatistics, fid
 from sidebyside import environments, sources
 
 PROGRAMS = ("acgan", "ogan", "dcgan", "dcgan-mnist", "anime", "wgan", "pix2pix")

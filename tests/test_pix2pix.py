@@ -365,21 +365,27 @@ def test_displayed_averages_are_tf1s_exponential_moving_average():
         assert float(averages["discrim_loss"]) == float(shadow)
 
 
-def test_side_by_side_with_the_original(tmp_path):
-    """python -m sidebyside pix2pix: pix2pix.py, unmodified, beside the port for 3 steps
-    (where the originals' keras224 environment is built): the same update, step 1 to
-    rounding; and the port's data path gives the batches the original's queue gave."""
+def side_by_side(tmp_path, pairs, *extra):
+    """python -m sidebyside pix2pix on `pairs` written pairs, skipped where the originals'
+    keras224 environment or pix2pix.py is missing."""
     from sidebyside import environments
     if environments.environment_python("keras224") is None or \
             environments.ORIGINALS_SRC is None:
         pytest.skip("needs the originals' keras224 environment and pix2pix.py "
                     "(make originals)")
-    pairs = write_pairs(str(tmp_path / "pairs"), 2)
+    data = write_pairs(str(tmp_path / "pairs"), pairs)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    result = subprocess.run([sys.executable, "-m", "sidebyside", "pix2pix", "--data", pairs,
-                             "--steps", "3", "--output-dir", str(tmp_path / "sbs")],
-                            cwd=root, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
-                            capture_output=True, text=True, timeout=900)
+    return subprocess.run([sys.executable, "-m", "sidebyside", "pix2pix", "--data", data,
+                           "--output-dir", str(tmp_path / "sbs"), *extra],
+                          cwd=root, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
+                          capture_output=True, text=True, timeout=900)
+
+
+def test_side_by_side_with_the_original(tmp_path):
+    """python -m sidebyside pix2pix: pix2pix.py, unmodified, beside the port for 3 steps
+    (where the originals' keras224 environment is built): the same update, step 1 to
+    rounding; and the port's data path gives the batches the original's queue gave."""
+    result = side_by_side(tmp_path, 2, "--steps", "3")
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     assert "same update: within tolerance" in result.stdout
     first = re.findall(r"\n +1 \| (\w+) +\| +\S+ \| +\S+ \| (\S+)", result.stdout)
@@ -399,18 +405,7 @@ def test_side_by_side_with_the_original(tmp_path):
 def test_side_by_side_statistical_mode_scores_both_programs(tmp_path):
     """--keep-dropout: dropout on in both, so the steps differ; the running means are compared
     and each program's samples get a FID against the targets the original trained on."""
-    from sidebyside import environments
-    if environments.environment_python("keras224") is None or \
-            environments.ORIGINALS_SRC is None:
-        pytest.skip("needs the originals' keras224 environment and pix2pix.py "
-                    "(make originals)")
-    pairs = write_pairs(str(tmp_path / "pairs"), 4)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    result = subprocess.run([sys.executable, "-m", "sidebyside", "pix2pix", "--data", pairs,
-                             "--steps", "8", "--keep-dropout", "--output-dir",
-                             str(tmp_path / "sbs")],
-                            cwd=root, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
-                            capture_output=True, text=True, timeout=900)
+    result = side_by_side(tmp_path, 4, "--steps", "8", "--keep-dropout")
     out = result.stdout
     assert result.returncode == 0, (out + result.stderr)[-4000:]
     assert "same statistics: running means within their spread" in out
