@@ -73,7 +73,9 @@ def write_mnist(folder):
 def arguments():
     common = ["--train", "--epoch", "1000000", "--batch_size", str(config["batch_size"]),
               "--checkpoint_dir", run.path("checkpoint", ""),
-              "--sample_dir", run.path("samples", "")]
+              # relative: train() saves to './{sample_dir}/train_...png', which an absolute
+              # path (an absolute --output-dir) turns into './/tmp/...' at step 100
+              "--sample_dir", os.path.relpath(run.path("samples", ""))]
     if MNIST:
         write_mnist(os.path.join(config["workdir"], "data", "mnist"))
         return common + ["--dataset", "mnist", "--data_dir",
