@@ -9,8 +9,8 @@ import keras
 from acgan_mnist.run import build_gan, parse_options
 from common import cli
 from common.errors import UserError
-from common.original_files import (Importer, import_parser, keras2_layer_order, keras2_weights,
-                                   refuse_leftovers, require, require_keras2, write_run)
+from common.original_files import (Importer, import_keras2_layers, import_parser,
+                                   keras2_weights, require_keras2, write_run)
 
 # mnist_acgan.py's epoch: ceil(60000 / 100) batches, each one train_on_batch per network.
 STEPS_PER_EPOCH = 600
@@ -80,24 +80,9 @@ def port_layers(model):
 
 
 def import_network(network, path, arrays, verbose):
-    """Each port layer gets the file's layer of its kind at the same place in creation order,
-    each variable the array of its name; anything the file holds beyond that is refused."""
+    """The file's layers into `network`, by kind and creation order (import_keras2_layers)."""
     importer = Importer(path, verbose)
-    originals = keras2_layer_order(arrays)
-    used = set()
-    for kind, layers in port_layers(network).items():
-        names = originals.get(kind, [])
-        for i, layer in enumerate(layers):
-            if i >= len(names):
-                wanted = layer.weights[0]
-                raise UserError(f"{path} has {len(names)} {kind} layers, the port's "
-                                f"{network.name} {len(layers)}: nothing for its {wanted.path} "
-                                f"{tuple(wanted.shape)}; is it a file of this program?")
-            pairs = [(f"{names[i]}/{v.name}:0", require(arrays, f"{names[i]}/{v.name}:0", path),
-                      v) for v in layer.weights]
-            importer.assign(f"{network.name} {names[i]}", pairs)
-            used.update(name for name, _, _ in pairs)
-    refuse_leftovers(arrays, used, path)
+    import_keras2_layers(importer, network.name, arrays, port_layers(network))
     return importer
 
 

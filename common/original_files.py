@@ -360,6 +360,30 @@ def refuse_leftovers(arrays, used, source, ignore=()):
 
 
 
+def import_keras2_layers(importer, network, arrays, port):
+    """A Keras 2 file's layers into a port network, `port` its {kind: [layers]} in the order
+    the original's script created them: each port layer gets the file's layer of its kind at
+    the same place in creation order (keras2_layer_order), each variable the array of its name;
+    a file with fewer layers of a kind, or with arrays left over, is one UserError."""
+    originals = keras2_layer_order(arrays)
+    used = set()
+    for kind, port_layers in port.items():
+        names = originals.get(kind, [])
+        for i, layer in enumerate(port_layers):
+            if i >= len(names):
+                wanted = layer.weights[0]
+                raise UserError(f"{importer.source} has {len(names)} {kind} layers in its "
+                                f"{network}, the port {len(port_layers)}: nothing for its "
+                                f"{wanted.path} {tuple(wanted.shape)}; is it a file of this "
+                                "program at these sizes?")
+            pairs = [(f"{names[i]}/{v.name}:0",
+                      require(arrays, f"{names[i]}/{v.name}:0", importer.source), v)
+                     for v in layer.weights]
+            importer.assign(f"{network} {names[i]}", pairs)
+            used.update(name for name, _, _ in pairs)
+    refuse_leftovers(arrays, used, importer.source)
+
+
 # ---- the command and the run it writes ----
 
 def import_parser(program, doc):

@@ -7,8 +7,9 @@ from keras import layers
 
 from common import cli
 from common.errors import UserError
-from common.original_files import (Importer, import_parser, keras2_layer_order, keras2_weights,
-                                   refuse_leftovers, require, require_keras2, write_run)
+from common.original_files import (Importer, import_keras2_layers, import_parser,
+                                   keras2_layer_order, keras2_weights, refuse_leftovers,
+                                   require, require_keras2, write_run)
 from ogan_keras.model import F_SIZE, ScaleShift
 from ogan_keras.run import build_gan, parse_options
 
@@ -77,28 +78,6 @@ def generator_layers(generator):
                                  if isinstance(layer, layers.Conv2DTranspose)]}
 
 
-def import_network(importer, network, arrays, port):
-    """Each port layer gets the file's layer of its kind at the same place in creation order,
-    each variable the array of its name; anything the file holds beyond that is refused."""
-    originals = keras2_layer_order(arrays)
-    used = set()
-    for kind, port_layers in port.items():
-        names = originals.get(kind, [])
-        for i, layer in enumerate(port_layers):
-            if i >= len(names):
-                wanted = layer.weights[0]
-                raise UserError(f"{importer.source} has {len(names)} {kind} layers in its "
-                                f"{network}, the port {len(port_layers)}: nothing for its "
-                                f"{wanted.path} {tuple(wanted.shape)}; is it a file of this "
-                                "program at these sizes?")
-            pairs = [(f"{names[i]}/{v.name}:0",
-                      require(arrays, f"{names[i]}/{v.name}:0", importer.source), v)
-                     for v in layer.weights]
-            importer.assign(f"{network} {names[i]}", pairs)
-            used.update(name for name, _, _ in pairs)
-    refuse_leftovers(arrays, used, importer.source)
-
-
 def continue_debias(gan, verbose):
     for network in (gan.encoder, gan.generator):
         for layer in network.layers:
@@ -129,8 +108,9 @@ def main(argv=None):
                              "--z_dim", str(args.z_dim or z_dim)])
     gan = build_gan(options)
     importer = Importer(path, args.verbose)
-    import_network(importer, "encoder", encoder_arrays, encoder_layers(gan.encoder))
-    import_network(importer, "generator", generator_arrays, generator_layers(gan.generator))
+    import_keras2_layers(importer, "encoder", encoder_arrays, encoder_layers(gan.encoder))
+    import_keras2_layers(importer, "generator", generator_arrays,
+                         generator_layers(gan.generator))
     continue_debias(gan, args.verbose)
     write_run(output_dir, options, {"encoder": gan.encoder, "generator": gan.generator},
               {"optimizer": gan.optimizer})

@@ -13,9 +13,8 @@ import numpy as np
 import tensorflow as tf
 
 from common.data import image_folder, list_images
-from common.original_files import Importer
-from ogan_keras.import_original import (encoder_layers, generator_layers, import_network,
-                                        nested_models)
+from common.original_files import Importer, import_keras2_layers
+from ogan_keras.import_original import encoder_layers, generator_layers, nested_models
 from ogan_keras.run import build_gan, image_spec, parse_options
 from sidebyside.programs import recorded_images, records
 
@@ -53,8 +52,9 @@ def load(folder, config):
     path = os.path.join(config["workdir"], folder, "train_model.weights")
     encoder_arrays, generator_arrays = nested_models(path)
     importer = Importer(path)
-    import_network(importer, "encoder", encoder_arrays, encoder_layers(gan.encoder))
-    import_network(importer, "generator", generator_arrays, generator_layers(gan.generator))
+    import_keras2_layers(importer, "encoder", encoder_arrays, encoder_layers(gan.encoder))
+    import_keras2_layers(importer, "generator", generator_arrays,
+                         generator_layers(gan.generator))
     return gan
 
 
