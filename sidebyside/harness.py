@@ -18,8 +18,8 @@ import tensorflow as tf
 
 from common import cli, features
 from common.errors import UserError
-from common.evaluation import quantised
 from common.grid import merge, save_grid
+from common.images import to_signed, to_uint8
 from common.metrics import FeatureStatistics, fid
 from sidebyside import environments, sources
 
@@ -300,21 +300,21 @@ def compare_statistics(original_steps, port_rows):
     return failed
 
 
-def to_signed(images, value_range):
-    low, high = value_range
-    return (np.asarray(images, np.float32) - low) * (2 / (high - low)) - 1
+def eight_bit(images, value_range):
+    """Images in value_range as a saved image has them: 256 levels, in [-1, 1]."""
+    return to_signed(to_uint8(images, value_range))
 
 
 def quality_scores(program, args, config, models):
     """{name: FID} of each of `models` ({name: port model}): --num-samples samples from the
-    same latents, quantised to 8 bits, against the real images the original trained on, with
+    same latents, both at 8 bits, against the real images the original trained on, with
     the --features extractor. The original's generator is its final weights imported into the
     port (the importer's tests hold its forward pass to the original's within 1e-5)."""
     extractor = features.extractor(args.features or ("classifier" if args.classifier
                                                      else "thumbnail"),
                                    args.classifier, args.inception_weights)
     real = FeatureStatistics()
-    reals = to_signed(program.real_images(config["workdir"], config), program.VALUE_RANGE)
+    reals = eight_bit(program.real_images(config["workdir"], config), program.VALUE_RANGE)
     for start in range(0, len(reals), 100):
         real.update(extractor(reals[start:start + 100])[0])
     latents = program.latents(args, args.num_samples, np.random.default_rng(args.seed + 1))
@@ -323,7 +323,7 @@ def quality_scores(program, args, config, models):
         fake = FeatureStatistics()
         for start in range(0, len(latents), 100):
             images = program.samples(model, latents[start:start + 100])
-            fake.update(extractor(quantised(to_signed(images, program.VALUE_RANGE)))[0])
+            fake.update(extractor(eight_bit(images, program.VALUE_RANGE))[0])
         scores[name] = fid(fake, real)
     print(f"\nquality score ({extractor.description}; {len(latents)} samples each, "
           f"{real.count} real images): FID original {scores['original']:.2f}, "
