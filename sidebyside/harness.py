@@ -160,6 +160,8 @@ def train_port(program, workdir, config, perturbation=None, reverse=False,
             batch = reversed_samples(batch)
         if input_perturbation is not None:
             batch = rounded_differently(batch, rng)
+        for tracker in model.metrics:  # each step's own losses, as the originals printed them
+            tracker.reset_state()
         started = time.time()
         rows.append(program.step(model, batch))
         seconds.append(time.time() - started)

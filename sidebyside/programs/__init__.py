@@ -14,7 +14,8 @@ load(folder, config)     the port holding the runner's files of `folder`: "initi
                          original before its first step) or "final" (after its last)
 batches(workdir, config) the port's train_step inputs, one per step, from what the runner
                          recorded (images, latents, labels as the original drew them)
-step(model, batch)       one train step; returns {original's loss name: value}
+step(model, batch)       one train step; returns {original's loss name: value} (the harness
+                         resets the model's metric trackers before each step)
 compared_variables(model)  [(name, variable)] compared after the last step
 samples(model, latents)  the port's samples, as the runner's samples.npy
 real_images(workdir, config)  the real images the original trained on (NHWC, VALUE_RANGE),

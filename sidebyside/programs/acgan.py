@@ -66,8 +66,6 @@ def batches(workdir, config):
 
 
 def step(model, batch):
-    for tracker in model.metrics:  # each step's own losses, as train_on_batch returned them
-        tracker.reset_state()
     return {name: float(value) for name, value in model.train_step(batch).items()}
 
 

@@ -98,8 +98,6 @@ def batches(workdir, config):
 
 
 def step(model, batch):
-    for tracker in model.metrics:  # each step's own losses, as the original printed them
-        tracker.reset_state()
     losses = {name: float(value) for name, value in model.train_step(batch["data"]).items()}
     if batch["sample"] is not None:
         d_loss, g_loss = model.sample_losses(*batch["sample"])

@@ -98,12 +98,9 @@ def check_stream(workdir, config, record):
 
 
 def step(model, batch):
-    """One compiled train step (as fit() runs it); its own losses, as train_on_batch
-    returned them."""
+    """One compiled train step (as fit() runs it)."""
     if not hasattr(model, "compiled_step"):
         model.compiled_step = tf.function(model.train_step, reduce_retracing=True)
-    for tracker in model.metrics:
-        tracker.reset_state()
     logs = model.compiled_step(batch)
     return {theirs: float(logs[mine]) for theirs, mine in METRICS.items()}
 
