@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-all data-lfw data-mnist data-celebA data-faces data-facades train-acgan train-ogan train-dcgan train-dcgan-mnist train-anime train-wgan train-pix2pix train-colorize
+.PHONY: install test test-all data-lfw data-mnist data-mnist-npz data-celebA data-faces data-facades train-acgan train-ogan train-dcgan train-dcgan-mnist train-anime train-wgan train-pix2pix train-colorize
 
 install: $(STAMP)
 
@@ -20,26 +20,26 @@ test: $(STAMP)
 test-all: $(STAMP)
 	$(PY) -m pytest -q tests
 
-# AC-GAN: MNIST through keras.datasets (cached in ~/.keras/datasets), as the tutorial did.
-train-acgan: $(STAMP)
+# Datasets: `make data-NAME` downloads NAME as common/datasets.py's table says (sources in
+# order, SHA-256 checked, unpacked into place only when complete); a train target fetches its
+# data when the folder is missing. celebA and the anime faces have no public mirror: their
+# targets say where to put them.
+data-lfw data-mnist data-mnist-npz data-facades data-celebA data-faces: $(STAMP)
+	$(PY) -m common.download $(@:data-%=%) --data-dir data
+
+# AC-GAN: MNIST's mnist.npz where keras.datasets looks for it (~/.keras/datasets), as the
+# tutorial did (a no-op once it is there).
+train-acgan: $(STAMP) data-mnist-npz
 	$(PY) -m acgan_mnist.train --epochs 50
 
-# O-GAN on LFW (the blog's data). data/lfw is fetched by `make data-lfw` when missing.
-LFW_URL := http://vis-www.cs.umass.edu/lfw/lfw.tgz
-
+# O-GAN on LFW (the blog's data: lfw.tgz, 180.6 MB, from figshare).
 train-ogan: $(STAMP) data/lfw
 	$(PY) -m ogan_keras.train --data 'data/lfw/*/*.jpg'
 
 data/lfw:
 	$(MAKE) data-lfw
 
-data-lfw: $(STAMP)
-	$(PY) -m common.download $(LFW_URL) data/lfw
-
-# DCGAN family. MNIST's IDX files have a public mirror; celebA and the anime faces do not
-# (Google Drive / OneDrive), so their data rules say where to put them.
-MNIST_URL := https://ossci-datasets.s3.amazonaws.com/mnist
-MNIST_FILES := train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte
+# DCGAN family: MNIST's four IDX files (11 MB), celebA and the anime faces by hand.
 
 train-dcgan: $(STAMP) data/celebA
 	$(PY) -m dcgan_tf.train --dataset celebA --input_height 108 --crop --train
@@ -56,20 +56,13 @@ train-wgan: $(STAMP) data/faces
 data/mnist:
 	$(MAKE) data-mnist
 
-data-mnist: $(STAMP)
-	for f in $(MNIST_FILES); do \
-	  $(PY) -m common.download $(MNIST_URL)/$$f.gz data/mnist/$$f.gz || exit 2; done
+data/celebA:
+	$(MAKE) data-celebA
 
-data/celebA data-celebA:
-	@echo "error: celebA has no direct public download; get img_align_celeba.zip from the" \
-	  "CelebA site and unpack its images to data/celebA/*.jpg" >&2; exit 2
-
-data/faces data-faces:
-	@echo "error: the anime faces set (faces.zip, Anime_GAN's README) has no direct public" \
-	  "download; unpack it so that data/faces/*.jpg exist" >&2; exit 2
+data/faces:
+	$(MAKE) data-faces
 
 # pix2pix: facades (the README's recipe, BtoA) and Lab colorization of any photo folder.
-FACADES_URL := http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/facades.tar.gz
 PHOTOS ?= data/photos
 
 train-pix2pix: $(STAMP) data/facades
@@ -78,9 +71,6 @@ train-pix2pix: $(STAMP) data/facades
 
 data/facades:
 	$(MAKE) data-facades
-
-data-facades: $(STAMP)
-	$(PY) -m common.download $(FACADES_URL) data/facades
 
 train-colorize: $(STAMP)
 	@test -d $(PHOTOS) || { echo "error: put colour photos (*.jpg or *.png) in $(PHOTOS)," \
