@@ -36,7 +36,7 @@ def auxiliary_loss(labels, probabilities, sample_weight=None):
     if sample_weight is None:
         return ops.mean(ce)
     nonzero = ops.sum(ops.cast(ops.not_equal(sample_weight, 0), ce.dtype))
-    return ops.sum(ce * sample_weight) / nonzero
+    return ops.sum(ce * ops.cast(sample_weight, ce.dtype)) / nonzero
 
 
 def generation_loss(targets, probabilities):

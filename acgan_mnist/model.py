@@ -6,6 +6,7 @@ and updates its moving statistics as Keras 2.2 did (zero-debiased; common.legacy
 import keras
 from keras import layers
 
+from common.gan import full_precision
 from common.legacy import keras2_batch_norm
 
 NUM_CLASSES = 10
@@ -33,7 +34,7 @@ def build_generator(latent_size=100):
         keras2_batch_norm(),
         # upsample to (28, 28, ...)
         layers.Conv2DTranspose(1, 5, strides=2, padding="same", activation="tanh",
-                               kernel_initializer="glorot_normal", dtype="float32"),
+                               kernel_initializer="glorot_normal", dtype=full_precision()),
     ], name="sequential")
     latent = keras.Input((latent_size,), name="latent")
     image_class = keras.Input((1,), dtype="int32", name="image_class")
@@ -56,8 +57,8 @@ def build_discriminator():
     cnn.add(layers.Flatten())
     image = keras.Input((28, 28, 1), name="image")
     features = cnn(image)
-    # The output layers compute in float32 (a no-op unless --mixed-precision).
-    fake = layers.Dense(1, activation="sigmoid", name="generation", dtype="float32")(features)
+    # The output layers compute in full precision (float32: a no-op unless --mixed-precision).
+    fake = layers.Dense(1, activation="sigmoid", name="generation", dtype=full_precision())(features)
     aux = layers.Dense(NUM_CLASSES, activation="softmax", name="auxiliary",
-                       dtype="float32")(features)
+                       dtype=full_precision())(features)
     return keras.Model(image, [fake, aux], name="discriminator")

@@ -8,8 +8,8 @@ bench.throughput has the port as its train command runs it. Data: the tests' kin
 images, MNIST-format digits), made here, at the sizes the side-by-side programs use.
 """
 import argparse
+import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -42,17 +42,20 @@ def data_for(program, root):
 
 
 def measure(program, data, steps, root):
+    """(original s/step, port s/step, verdict) from the run's results.json."""
+    output = os.path.join(root, program)
     result = subprocess.run(
         [sys.executable, "-m", "sidebyside", program, "--data", data, "--steps", str(steps),
-         "--output-dir", os.path.join(root, program)], cwd=ROOT, capture_output=True,
+         "--output-dir", output], cwd=ROOT, capture_output=True,
         text=True, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
-    found = re.search(r"time per step \(median\): original ([\d.]+) s, port ([\d.]+) s",
-                      result.stdout)
-    if not found:
+    try:
+        with open(os.path.join(output, "results.json")) as f:
+            results = json.load(f)
+    except (OSError, ValueError):
         tail = (result.stdout + result.stderr).strip().splitlines()[-1:]
         return None, None, tail[0] if tail else "no output"
-    verdict = "same update" if result.returncode == 0 else "diverged"
-    return float(found[1]), float(found[2]), verdict
+    verdict = "same update" if results["verdict"] == "same" else "diverged"
+    return results["seconds"]["original"], results["seconds"]["port"], verdict
 
 
 def main(argv=None):

@@ -35,11 +35,12 @@ SOURCES = {"ogan": (250, 250), "dcgan": (218, 178), "anime": (96, 96), "wgan": (
            "pix2pix": (256, 512)}
 
 
-def configure(program, jit=False, mixed=False):
-    """(args of the program's train command at its defaults, its build function)."""
+def configure(program, jit=False, mixed=False, extra=()):
+    """(args of the program's train command at its defaults, or with the `extra` flags, its
+    build function)."""
     keras.mixed_precision.set_global_policy(cli.mixed_precision_policy() if mixed
                                             else "float32")
-    flags = ["--jit-compile"] if jit else []
+    flags = (["--jit-compile"] if jit else []) + list(extra)
     if program == "acgan":
         from acgan_mnist import run
         return run.parse_options(flags), run.build_gan
@@ -101,10 +102,10 @@ class EpochTimer(keras.callbacks.Callback):
             self.plain_seconds.append(_timed(self.plain_run))
 
 
-def port_throughput(program, steps, runs, jit=False, mixed=False, plain_run=None):
+def port_throughput(program, steps, runs, jit=False, mixed=False, plain_run=None, extra=()):
     """Images/s of fit() as the train command runs it, and with a `plain_run` also of that,
     timed between its epochs; the first epoch (tracing, warm-up) is dropped."""
-    args, build = configure(program, jit, mixed)
+    args, build = configure(program, jit, mixed, extra)
     gan = build(args)
     batch, images = batch_for(program, args)
     timer = EpochTimer(plain_run)
@@ -210,9 +211,9 @@ def synthetic_photos(directory, count, size):
     return sorted(os.path.join(directory, name) for name in os.listdir(directory))
 
 
-def pipeline_throughput(program, count, data=None):
+def pipeline_throughput(program, count, data=None, extra=()):
     """(first epoch images/s including the decoding pass, cached epoch images/s)."""
-    args, _ = configure(program)
+    args, _ = configure(program, extra=extra)
     if program in ("acgan", "dcgan-mnist"):
         images = tf.data.Dataset.from_tensor_slices(np.zeros((60000, 28, 28, 1), np.float32))
         seconds = _timed(lambda: sum(1 for _ in images.batch(100).prefetch(2)))

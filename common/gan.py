@@ -7,6 +7,13 @@ import tensorflow as tf
 from keras import ops
 
 
+def full_precision():
+    """The dtype of the layers that keep full precision under --mixed-precision (each
+    network's last layers): float32, or float64 where the global policy is float64 (the float64
+    reference of the side-by-side runs and bench.float64_step)."""
+    return "float64" if keras.config.dtype_policy().variable_dtype == "float64" else "float32"
+
+
 def with_loss_scaling(optimizer):
     """Under the mixed_float16 policy, a LossScaleOptimizer around `optimizer` (what
     Model.compile does for its one optimizer); train steps differentiate update_loss()."""

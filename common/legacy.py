@@ -111,7 +111,8 @@ class LegacyBatchNormalization(keras.layers.BatchNormalization):
     def _debias_state(self, suffix):
         """One stream's shadow variables, named as TF named them (biased, biased_1, ...)."""
         def make(name, shape):
-            return keras.Variable("zeros", shape=shape, dtype="float32", trainable=False,
+            return keras.Variable("zeros", shape=shape, dtype=self.moving_mean.dtype,
+                                  trainable=False,
                                   name=f"{self.name}_{name}{suffix}")
         shape = self.moving_mean.shape
         return _DebiasState(make("biased_mean", shape), make("biased_variance", shape),
@@ -152,7 +153,7 @@ class LegacyBatchNormalization(keras.layers.BatchNormalization):
         """The variance that enters the moving average (see variance_correction)."""
         if self.variance_correction == "none":
             return variance
-        n = ops.cast(ops.size(x), "float32") / ops.cast(ops.size(variance), "float32")
+        n = ops.cast(ops.size(x), variance.dtype) / ops.cast(ops.size(variance), variance.dtype)
         if self.synchronized:  # the statistics are over every replica's batch
             n = n * replicas_in_sync()
         bessel = n / ops.maximum(n - 1.0, 1.0)
@@ -164,8 +165,9 @@ class LegacyBatchNormalization(keras.layers.BatchNormalization):
 
     def _update_moving_statistics(self, mean, variance, x):
         variance = self.corrected_variance(variance, x)
-        # TF keeps `decay` as 1 - momentum (moving_averages.assign_moving_average).
-        decay = ops.cast(1.0 - self.momentum, "float32")
+        # TF keeps `decay` as 1 - momentum (moving_averages.assign_moving_average), a float32
+        # constant (also in a float64 reference run: the same constant, exact arithmetic).
+        decay = ops.cast(float32(1.0 - self.momentum), self.moving_mean.dtype)
         if not self.zero_debias:
             self.moving_mean.assign(self.moving_mean - (self.moving_mean - mean) * decay)
             self.moving_variance.assign(self.moving_variance

@@ -44,7 +44,7 @@ def with_critic_noise(z_dim):
 
 def sigmoid_cross_entropy(logits, target):
     """tf.nn.sigmoid_cross_entropy_with_logits against a constant label, averaged."""
-    labels = ops.full(ops.shape(logits), target)
+    labels = ops.full(ops.shape(logits), target, dtype=logits.dtype)
     return ops.mean(ops.binary_crossentropy(labels, logits, from_logits=True))
 
 

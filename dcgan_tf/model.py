@@ -10,6 +10,7 @@ from keras import layers, ops
 from keras.initializers import Constant, RandomNormal, TruncatedNormal
 
 from common.errors import UserError
+from common.gan import full_precision
 from common.legacy import LegacyBatchNormalization, tf1_fused_batch_norm, torch_batch_norm
 
 
@@ -51,8 +52,8 @@ def linear(units, name, dtype=None):
 
 
 def output(activation, name=None):
-    """The last op of a network computes in float32 (a no-op unless --mixed-precision)."""
-    return layers.Activation(activation, name=name, dtype="float32")
+    """The last op of a network computes in full precision (float32: a no-op unless --mixed-precision)."""
+    return layers.Activation(activation, name=name, dtype=full_precision())
 
 
 def conv2d(filters, name):
@@ -144,7 +145,7 @@ def build_discriminator(df_dim=64, dfc_dim=1024, c_dim=3, y_dim=None, input_heig
     h = lrelu(conv2d(df_dim, "d_h0_conv")(image))
     for i in (1, 2, 3):
         h = lrelu(batch_norm(f"d_bn{i}")(conv2d(df_dim * 2 ** i, f"d_h{i}_conv")(h)))
-    h = linear(1, "d_h4_lin", dtype="float32")(layers.Flatten()(h))
+    h = linear(1, "d_h4_lin", dtype=full_precision())(layers.Flatten()(h))
     return keras.Model(image, h, name="discriminator")
 
 
@@ -158,7 +159,7 @@ def _conditional_discriminator(df_dim, dfc_dim, c_dim, y_dim, input_height, inpu
     h = layers.Concatenate()([layers.Flatten()(h), y])
     h = lrelu(batch_norm("d_bn2")(linear(dfc_dim, "d_h2_lin")(h)))
     h = layers.Concatenate()([h, y])
-    return keras.Model([image, y], linear(1, "d_h3_lin", dtype="float32")(h),
+    return keras.Model([image, y], linear(1, "d_h3_lin", dtype=full_precision())(h),
                        name="discriminator")
 
 

@@ -15,6 +15,7 @@ from keras import layers, ops
 from keras.initializers import RandomNormal
 
 from common.errors import UserError
+from common.gan import full_precision
 from common.legacy import keras2_batch_norm
 
 F_SIZE = 4  # the smallest feature map, 4x4 at every img_dim
@@ -73,7 +74,7 @@ def build_encoder(img_dim=128, z_dim=128):
         x = keras2_batch_norm(debias_streams=len(ENCODER_CALLS))(x)
         x = layers.LeakyReLU(negative_slope=0.2)(x)
     x = layers.Flatten()(x)
-    x = layers.Dense(z_dim, kernel_initializer=init(), dtype="float32")(x)
+    x = layers.Dense(z_dim, kernel_initializer=init(), dtype=full_precision())(x)
     return keras.Model(x_in, x, name="encoder")
 
 
@@ -90,4 +91,4 @@ def build_generator(img_dim=128, z_dim=128):
                                    kernel_initializer=init())(h)
         h = layers.Activation("relu")(self_modulated_batch_norm(h, z_in))
     h = layers.Conv2DTranspose(3, 4, strides=2, padding="same", kernel_initializer=init())(h)
-    return keras.Model(z_in, layers.Activation("tanh", dtype="float32")(h), name="generator")
+    return keras.Model(z_in, layers.Activation("tanh", dtype=full_precision())(h), name="generator")

@@ -97,9 +97,9 @@ class Pix2Pix(TwoPlayerGAN):
         """Moves each displayed average toward this step's loss as TF1's
         ExponentialMovingAverage did (average -= (average - loss) * (1 - decay), 1 - decay
         computed in float32: 0.0099999905); returns the averages."""
-        rate = ops.cast(1 - float32(EMA_DECAY), "float32")
         for name, average in self.averages.items():
-            average.assign_sub((average - losses[name]) * rate)
+            rate = ops.cast(1 - float32(EMA_DECAY), average.dtype)
+            average.assign_sub((average - ops.cast(losses[name], average.dtype)) * rate)
         return {name: ops.convert_to_tensor(average) for name, average in self.averages.items()}
 
 

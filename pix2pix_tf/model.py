@@ -7,6 +7,7 @@ import keras
 from keras import layers, ops
 from keras.initializers import RandomNormal
 
+from common.gan import full_precision
 from common.legacy import synchronized_by_default
 
 CROP_SIZE = 256
@@ -102,9 +103,9 @@ def build_generator(ngf=64, input_channels=3, output_channels=3, separable_conv=
     x = layers.Concatenate(name="decoder_1_concat")([x, encoders[0]])
     x = layers.ReLU(name="decoder_1_relu")(x)
     x = gen_deconv(x, output_channels, "decoder_1", separable_conv)
-    # The last activations compute in float32 (a no-op unless --mixed-precision).
+    # The last activations compute in full precision (float32: a no-op unless --mixed-precision).
     return keras.Model(inputs, layers.Activation("tanh", name="decoder_1_tanh",
-                                                 dtype="float32")(x), name="generator")
+                                                 dtype=full_precision())(x), name="generator")
 
 
 def discrim_conv(x, filters, stride, name):
@@ -128,5 +129,5 @@ def build_discriminator(ndf=64, input_channels=3, target_channels=3, n_layers=3)
     name = f"layer_{n_layers + 2}"
     x = discrim_conv(x, 1, 1, name)
     return keras.Model([inputs, targets],
-                       layers.Activation("sigmoid", name=f"{name}_sigmoid", dtype="float32")(x),
+                       layers.Activation("sigmoid", name=f"{name}_sigmoid", dtype=full_precision())(x),
                        name="discriminator")

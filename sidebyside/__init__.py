@@ -1,3 +1,3 @@
 """Run the tutorials' original programs, unmodified, in their own frameworks beside the ports."""
-# common sets TensorFlow's environment (oneDNN off) and must come before any TensorFlow import
+# common sets TensorFlow's environment and must come before any TensorFlow import
 import common  # noqa: F401

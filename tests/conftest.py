@@ -10,8 +10,6 @@ from PIL import Image
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
-# as common/__init__.py, which the tests may import after TensorFlow
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 # real-image statistics are cached under $XDG_CACHE_HOME: each test session has its own
 os.environ.setdefault("XDG_CACHE_HOME", tempfile.mkdtemp(prefix="gan-tests-cache-"))
 

@@ -40,3 +40,29 @@ def test_gradients_no_update_uses_are_not_counted():
     one = flops_of(lambda x: step(x, False), (8, 16))
     both = flops_of(lambda x: step(x, True), (8, 16))
     assert both - one == 2 * 4 * 8 * 2  # other's gradient: h^T (4x8) @ dloss/dy (8x2)
+
+
+def test_the_gpu_script_runs_at_a_tiny_size_and_rewrites_its_section(tmp_path):
+    """bench.gpu on the CPU at tiny sizes, two programs: every variant timed, the pipeline
+    against the step, the section between its markers replaced (not added) on a second run."""
+    import os
+    import subprocess
+    import sys
+    readme = tmp_path / "README.md"
+    readme.write_text("# Benchmarks\n\nkept\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    command = [sys.executable, "-m", "bench.gpu", "--tiny", "--programs", "dcgan,acgan",
+               "--steps", "2", "--runs", "1", "--images", "8", "--readme", str(readme)]
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    for _ in range(2):
+        result = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True,
+                                timeout=600)
+        assert result.returncode == 0, result.stderr[-3000:]
+    text = readme.read_text()
+    assert text.startswith("# Benchmarks\n\nkept\n") and text.count("bench.gpu: start") == 1
+    rows = [line for line in text.splitlines() if line.startswith(("| dcgan", "| acgan"))]
+    assert len(rows) == 2
+    for row in rows:
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert len(cells) == 7 and all(float(cell.split()[0]) > 0 for cell in cells[1:])
+    assert "### CPU (" in text

@@ -1,8 +1,5 @@
-import json
 import os
 import re
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -363,62 +360,6 @@ def test_displayed_averages_are_tf1s_exponential_moving_average():
         averages = model.display(values)
         shadow = np.float32(shadow - (shadow - loss) * (np.float32(1) - np.float32(0.99)))
         assert float(averages["discrim_loss"]) == float(shadow)
-
-
-def side_by_side(tmp_path, pairs, *extra):
-    """python -m sidebyside pix2pix on `pairs` written pairs, skipped where the originals'
-    keras224 environment or pix2pix.py is missing."""
-    from sidebyside import environments
-    if environments.environment_python("keras224") is None or \
-            environments.ORIGINALS_SRC is None:
-        pytest.skip("needs the originals' keras224 environment and pix2pix.py "
-                    "(make originals)")
-    data = write_pairs(str(tmp_path / "pairs"), pairs)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return subprocess.run([sys.executable, "-m", "sidebyside", "pix2pix", "--data", data,
-                           "--output-dir", str(tmp_path / "sbs"), *extra],
-                          cwd=root, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
-                          capture_output=True, text=True, timeout=900)
-
-
-def test_side_by_side_with_the_original(tmp_path):
-    """python -m sidebyside pix2pix: pix2pix.py, unmodified, beside the port for 3 steps
-    (where the originals' keras224 environment is built): the same update, step 1 to
-    rounding; and the port's data path gives the batches the original's queue gave."""
-    result = side_by_side(tmp_path, 2, "--steps", "3")
-    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-    assert "same update: within tolerance" in result.stdout
-    first = re.findall(r"\n +1 \| (\w+) +\| +\S+ \| +\S+ \| (\S+)", result.stdout)
-    assert len(first) == 6 and all(float(rel) < 1e-6 for _, rel in first), first
-    # the port's data path remakes the original's augmented batches from its flip and crop
-    from sidebyside.programs import pix2pix as program, records
-    workdir = str(tmp_path / "sbs" / "work")
-    with open(os.path.join(workdir, "config.json")) as f:
-        config = json.load(f)
-    assert config["scale_size"] == 286 and config["flip"]
-    record = records(workdir)
-    for step, (inputs, targets) in enumerate(program.port_examples(workdir, config), 1):
-        np.testing.assert_allclose(inputs, record.get(step, "inputs"), atol=1e-6)
-        np.testing.assert_allclose(targets, record.get(step, "targets"), atol=1e-6)
-
-
-def test_side_by_side_statistical_mode_scores_both_programs(tmp_path):
-    """--keep-dropout: dropout on in both, so the steps differ; the running means are compared
-    and each program's samples get a FID against the targets the original trained on."""
-    result = side_by_side(tmp_path, 4, "--steps", "8", "--keep-dropout")
-    out = result.stdout
-    assert result.returncode == 0, (out + result.stderr)[-4000:]
-    assert "same statistics: running means within their spread" in out
-    assert "float32 floor" not in out and "<-" not in out
-    means = re.findall(r"\n(discrim_loss|gen_loss_GAN|gen_loss_L1) +\| +(\S+) \+- +(\S+) \| "
-                       r"+(\S+) \+-", out)
-    assert len(means) == 3, out[-3000:]
-    for _, original, spread, port in means:
-        assert abs(float(original) - float(port)) <= float(spread)
-    scores = re.search(r"quality score \(thumbnail .*; 4 samples each, 8 real images\): FID "
-                       r"original (\S+), port (\S+)\n", out)
-    assert scores, out[-3000:]
-    assert all(0 <= float(score) < 10 for score in scores.groups())
 
 
 def test_aspect_ratio_stretches_saved_images_as_the_original(tmp_path):

@@ -1,17 +1,21 @@
 """Side by side with the tutorial code: each original runs unmodified in its own framework
-(`make originals`) beside its port for a few steps, and the harness must find the same update
-(and must find a different one when the port is broken). Skipped, with the reason, where the
-originals' environments or sources are missing."""
+(`make originals`) beside its port for a few steps, and the harness must find the same update;
+then the port is broken by one plausible porting mistake and rerun against the same recorded
+original (`--port-only`), and the harness must find a different one. Verdicts are read from
+the run's results.json. Skipped, with the reason, where the originals' environments or sources
+are missing."""
+import json
 import os
 import subprocess
 import sys
 
+import keras
+import numpy as np
 import pytest
-from PIL import Image
 
 from conftest import write_images, write_mnist_dir
 from sidebyside import environments, sources
-from sidebyside.harness import program_module
+from sidebyside.harness import main, program_module
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -29,28 +33,42 @@ def available(program):
 
 
 def side_by_side(program, data, tmp_path, *extra):
+    """python -m sidebyside PROGRAM in a subprocess; returns its results.json."""
     reason = available(program)
     if reason:
         pytest.skip(reason)
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "PYTHONUNBUFFERED": "1"}
-    return subprocess.run([sys.executable, "-m", "sidebyside", program, "--data", str(data),
-                           "--output-dir", str(tmp_path / "out"), *map(str, extra)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    result = subprocess.run([sys.executable, "-m", "sidebyside", program, "--data", str(data),
+                             "--output-dir", str(tmp_path / "out"), *map(str, extra)],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    path = tmp_path / "out" / "results.json"
+    assert path.exists(), (result.stdout + result.stderr)[-4000:]
+    results = json.loads(path.read_text())
+    assert result.returncode == (1 if results["diverged"] else 0)
+    return results
 
 
-def assert_same_update(result, tmp_path):
-    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-    assert "same update: within tolerance" in result.stdout
-    assert Image.open(tmp_path / "out" / "side_by_side.png").size[0] > 0
+def same_update(results):
+    assert results["verdict"] == "same", results["diverged"]
+    assert results["mode"] == "exact" and results["losses"] and results["variables"]
+    assert not any(row["diverged"] for row in results["losses"] + results["variables"])
+    return results
 
 
-def test_acgan(tmp_path):
-    data = write_mnist_dir(str(tmp_path / "mnist"), 300, 100)
-    result = side_by_side("acgan", data, tmp_path, "--steps", 3)
-    assert_same_update(result, tmp_path)
-    step_one = [line for line in result.stdout.splitlines() if line.startswith("    1 |")]
-    assert len(step_one) == 6 and all(float(line.split("|")[4].split()[0]) < 1e-6
-                                      for line in step_one), step_one
+def port_only(program, data, tmp_path, capsys):
+    """The port's side again, in this process (where the test has broken the port), against
+    the original's run recorded by side_by_side; returns results.json."""
+    with pytest.raises(SystemExit) as exit_info:
+        main([program, "--data", str(data), "--output-dir", str(tmp_path / "out"),
+              "--port-only"])
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert exit_info.value.code == 1 and results["verdict"] == "diverged"
+    assert f"diverged {results['diverged']}" in capsys.readouterr().out
+    return results
+
+
+def step_one(results):
+    return [row for row in results["losses"] if row["step"] == 1]
 
 
 def photos(directory, count, size):
@@ -58,47 +76,220 @@ def photos(directory, count, size):
     return os.path.dirname(write_images(str(directory), count, size=size, ext="jpg")[0])
 
 
-def test_ogan(tmp_path):
+def batch_norm_without(module, name, **changes):
+    """module.name (a BatchNorm factory) with `changes` to the layer it builds."""
+    factory = getattr(module, name)
+    return lambda **kwargs: factory(**{**kwargs, **changes})
+
+
+def xy_npz(tmp_path):
+    """An .npz of `x` and `y` (what common.data.load_mnist accepts besides keras' four
+    arrays): the harness hands the runner the digits as the port read them."""
+    from common.data import load_mnist
+    (x, y), (x_test, y_test) = load_mnist(write_mnist_dir(str(tmp_path / "mnist"), 300, 100))
+    path = tmp_path / "digits.npz"
+    np.savez(path, x=np.concatenate([x, x_test]), y=np.concatenate([y, y_test]))
+    return path
+
+
+def with_webp(folder, size):
+    """`folder` with one WebP more, sorted into the first batch: both sides list it (the
+    runners take the port's list; the WGAN's Keras 2.1.2 gets it as a PNG)."""
+    write_images(folder, 1, size=size, ext="webp", seed=1)
+    os.rename(os.path.join(folder, "000.webp"), os.path.join(folder, "000a.webp"))
+    return folder
+
+
+def test_acgan(tmp_path, monkeypatch, capsys):
+    """Step 1 equal to rounding, on an .npz of x and y; Keras 3's moving averages (no
+    zero-debiasing, as a port that kept keras.layers.BatchNormalization would have) are
+    found."""
+    data = xy_npz(tmp_path)
+    results = same_update(side_by_side("acgan", data, tmp_path, "--steps", 3))
+    assert len(step_one(results)) == 6
+    assert all(row["rel"] < 1e-6 for row in step_one(results)), step_one(results)
+    from acgan_mnist import model
+    from common.legacy import LegacyBatchNormalization
+    monkeypatch.setattr(model, "keras2_batch_norm", lambda **kwargs: LegacyBatchNormalization(
+        variance_correction="keras2", zero_debias=False, **kwargs))
+    results = port_only("acgan", data, tmp_path, capsys)
+    assert results["diverged"].startswith("at step 2:")  # fakes come from predict()
+
+
+def test_ogan(tmp_path, monkeypatch, capsys):
+    """The same update; with Keras 3's own RMSprop (epsilon inside the square root) in place
+    of Keras 2's, the port diverges after step 1."""
     data = photos(tmp_path / "faces", 20, (64, 64))
-    assert_same_update(side_by_side("ogan", data, tmp_path, "--steps", 3), tmp_path)
+    same_update(side_by_side("ogan", data, tmp_path, "--steps", 3))
+    from common.legacy import Keras2RMSprop
+    monkeypatch.setattr(Keras2RMSprop, "update_step", keras.optimizers.RMSprop.update_step)
+    assert port_only("ogan", data, tmp_path, capsys)["diverged"].startswith("at step 2:")
 
 
-def test_ogan_with_keras_3s_stock_rmsprop_diverges_at_step_1(tmp_path, monkeypatch, capsys):
-    """The harness can fail: the port's RMSprop replaced by Keras 3's own (epsilon inside the
-    square root) is reported as diverging after the first step."""
-    reason = available("ogan")
+def test_dcgan(tmp_path, monkeypatch, capsys):
+    """The same update; without carpedm20's re-evaluated losses (printed from the first pass,
+    BatchNorm moved three times fewer) the port differs at step 1."""
+    data = photos(tmp_path / "photos", 24, (48, 48))
+    same_update(side_by_side("dcgan", data, tmp_path, "--steps", 3))
+    from dcgan_tf.gan import DCGAN
+    init = DCGAN.__init__
+    monkeypatch.setattr(DCGAN, "__init__",
+                        lambda self, *a, **k: init(self, *a, **{**k, "reevaluate": False}))
+    assert port_only("dcgan", data, tmp_path, capsys)["diverged"].startswith("at step 1:")
+
+
+def test_dcgan_mnist(tmp_path, monkeypatch, capsys):
+    """The same update; with Keras 3's population variance in the moving average instead of
+    TF1's fused kernel's Bessel-corrected one, the port's statistics differ."""
+    data = write_mnist_dir(str(tmp_path / "mnist"), 300, 100)
+    same_update(side_by_side("dcgan-mnist", data, tmp_path, "--steps", 3))
+    from common.legacy import LegacyBatchNormalization
+    from dcgan_tf import model
+    monkeypatch.setattr(model, "tf1_fused_batch_norm", lambda **kwargs: LegacyBatchNormalization(
+        variance_correction="none", **kwargs))
+    assert "moving_variance" in port_only("dcgan-mnist", data, tmp_path, capsys)["diverged"]
+
+
+def test_anime(tmp_path, monkeypatch, capsys):
+    """The same update; with PyTorch's momentum=0.1 copied into Keras (where it means keep
+    10%, not 90%), the port's BatchNorm statistics differ."""
+    data = with_webp(photos(tmp_path / "faces", 16, (96, 96)), (96, 96))
+    same_update(side_by_side("anime", data, tmp_path, "--steps", 2, "--batch-size", 4))
+    from dcgan_tf import model
+    monkeypatch.setattr(model, "torch_batch_norm",
+                        batch_norm_without(model, "torch_batch_norm", momentum=0.1))
+    assert "moving" in port_only("anime", data, tmp_path, capsys)["diverged"]
+
+
+def test_wgan(tmp_path, monkeypatch, capsys):
+    """One step of five critic and one generator updates of the full-width networks (the
+    script fixes ngf 1024): the slowest original here, ~30 s a step on 2 cores. With Keras 3's
+    RMSprop the critic's later steps, and so its step-1 losses, differ."""
+    data = with_webp(photos(tmp_path / "faces", 16, (96, 96)), (96, 96))
+    results = same_update(side_by_side("wgan", data, tmp_path, "--steps", 1, "--batch-size", 4))
+    assert sorted(results["first_evaluation"]) == ["Loss_D_fake, critic call 1",
+                                                   "Loss_D_real, critic call 1"]
+    assert 1 <= results["rounding_ratio"] <= 30
+    from common.legacy import Keras2RMSprop
+    monkeypatch.setattr(Keras2RMSprop, "update_step", keras.optimizers.RMSprop.update_step)
+    assert port_only("wgan", data, tmp_path, capsys)["diverged"].startswith("at step 1:")
+
+
+def pairs(directory, count):
+    from test_pix2pix import write_pairs
+    return write_pairs(str(directory), count)
+
+
+def test_pix2pix(tmp_path, monkeypatch, capsys):
+    """pix2pix.py beside the port for 3 steps: the same update, step 1 to rounding, and the
+    port's data path remakes the batches the original's queue gave. With Keras 3's
+    BatchNormalization, whose training calls move its moving statistics (pix2pix.py never ran
+    the UPDATE_OPS), the port differs. (The generator's gradient through the discriminator's
+    weights before their update moves step 2's gen_loss_GAN by 2e-6 only, inside LOSS_RTOL at
+    this size: tests/test_pix2pix.py holds that one at the gradient.)"""
+    data = pairs(tmp_path / "pairs", 2)
+    results = same_update(side_by_side("pix2pix", data, tmp_path, "--steps", 3))
+    assert len(step_one(results)) == 6
+    assert all(row["rel"] < 1e-6 for row in step_one(results)), step_one(results)
+    from sidebyside.programs import pix2pix as program, records
+    workdir = str(tmp_path / "out" / "work")
+    with open(os.path.join(workdir, "config.json")) as f:
+        config = json.load(f)
+    assert config["scale_size"] == 286 and config["flip"]
+    record = records(workdir)
+    for step, (inputs, targets) in enumerate(program.port_examples(workdir, config), 1):
+        np.testing.assert_allclose(inputs, record.get(step, "inputs"), atol=1e-6)
+        np.testing.assert_allclose(targets, record.get(step, "targets"), atol=1e-6)
+    from pix2pix_tf.model import BatchStatsNormalization
+    monkeypatch.setattr(BatchStatsNormalization, "call", keras.layers.BatchNormalization.call)
+    assert "moving_" in port_only("pix2pix", data, tmp_path, capsys)["diverged"]
+
+
+def test_pix2pix_statistical_mode_scores_both_programs(tmp_path):
+    """--keep-dropout: dropout on in both, so the steps differ; the running means are compared
+    and each program's samples get a FID against the targets the original trained on."""
+    data = pairs(tmp_path / "pairs", 4)
+    results = side_by_side("pix2pix", data, tmp_path, "--steps", 8, "--keep-dropout")
+    assert results["mode"] == "statistical" and results["verdict"] == "same"
+    assert sorted(results["scores"]) == ["original", "port"]
+    assert all(0 <= score < 10 for score in results["scores"].values()), results["scores"]
+    assert len(results["losses"]) == 8 * 6 and "float64" not in results["losses"][0]
+    for name, means in results["running_means"].items():
+        (original, spread), (port, _) = means["original"], means["port"]
+        assert abs(original - port) <= max(spread, means["port"][1]), name
+
+
+def test_port_only_needs_a_recorded_run(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["acgan", "--data", str(tmp_path), "--output-dir", str(tmp_path / "out"),
+              "--port-only"])
+    assert exit_info.value.code == 2
+    assert "no complete run of the original" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("program, extra", [
+    ("acgan", []),  # TF 1.15 + Keras 2.2.4: the example seeds numpy itself
+    ("ogan", []),  # TF 1.15 + Keras 2.2.4: the script never seeds
+    ("wgan", ["--batch-size", "2"]),  # Keras 2.1.2
+    ("anime", ["--batch-size", "4"]),  # PyTorch 1.0.1
+])
+def test_seed_decides_the_originals_run(tmp_path, program, extra):
+    """--seed reaches the original's initializers and draws: two seeds give different initial
+    weights and first losses, the same seed twice identical ones (the original alone, one
+    step)."""
+    from sidebyside.harness import parse_args, run_original, write_config
+    reason = available(program)
     if reason:
         pytest.skip(reason)
-    import keras
-    from common.legacy import Keras2RMSprop
-    from sidebyside.harness import main
-    monkeypatch.setattr(Keras2RMSprop, "update_step", keras.optimizers.RMSprop.update_step)
-    data = photos(tmp_path / "faces", 20, (64, 64))
-    with pytest.raises(SystemExit) as exit_info:
-        main(["ogan", "--data", data, "--steps", "1", "--output-dir", str(tmp_path / "out")])
-    assert exit_info.value.code == 1
-    assert "diverged after step 1:" in capsys.readouterr().out
+    if program == "acgan":
+        data = write_mnist_dir(str(tmp_path / "mnist"), 300, 100)
+    else:
+        size = (64, 64) if program == "ogan" else (96, 96)
+        data = photos(tmp_path / "faces", 16, size)
+    module = program_module(program)
+    runs = []
+    for seed in (1, 2, 1):
+        args = parse_args([program, "--data", data, "--steps", "1", "--seed", str(seed),
+                           *extra])
+        args.batch_size = args.batch_size or module.BATCH_SIZE
+        workdir = tmp_path / f"run{len(runs)}"
+        os.makedirs(workdir)
+        config = write_config(module, args, str(workdir))
+        losses = run_original(module, args, str(workdir))[0]["losses"]
+        weights = [np.asarray(v) for _, v in
+                   module.compared_variables(module.load("initial", config))]
+        runs.append((losses, weights))
+    (losses_1, weights_1), (losses_2, weights_2), (again_1, again_weights_1) = runs
+    assert losses_1 == again_1
+    assert all(np.array_equal(a, b) for a, b in zip(weights_1, again_weights_1))
+    assert all(losses_1[name] != losses_2[name] for name in losses_1), (losses_1, losses_2)
+    kernels = [(a, b) for a, b in zip(weights_1, weights_2) if a.ndim > 1]
+    assert kernels and not any(np.array_equal(a, b) for a, b in kernels)
 
 
-def test_dcgan(tmp_path):
-    data = photos(tmp_path / "photos", 24, (48, 48))
-    assert_same_update(side_by_side("dcgan", data, tmp_path, "--steps", 3), tmp_path)
-
-
-def test_dcgan_mnist(tmp_path):
-    data = write_mnist_dir(str(tmp_path / "mnist"), 300, 100)
-    assert_same_update(side_by_side("dcgan-mnist", data, tmp_path, "--steps", 3), tmp_path)
-
-
-def test_anime(tmp_path):
-    data = photos(tmp_path / "faces", 16, (96, 96))
-    result = side_by_side("anime", data, tmp_path, "--steps", 2, "--batch-size", 4)
-    assert_same_update(result, tmp_path)
-
-
-def test_wgan(tmp_path):
-    """One step of five critic and one generator updates of the full-width networks (the
-    script fixes ngf 1024): the slowest original here, ~30 s a step on 2 cores."""
-    data = photos(tmp_path / "faces", 16, (96, 96))
-    result = side_by_side("wgan", data, tmp_path, "--steps", 1, "--batch-size", 4)
-    assert_same_update(result, tmp_path)
+def test_many_runs_compare_outcomes_with_an_equivalence_test(tmp_path):
+    """--runs 3 in statistical mode: three seeds, each a fresh original (different initial
+    weights) and the port from its weights; the scores over the runs, the paired differences'
+    interval and the TOST verdict in results.json, whose exit status the command returns; the
+    loss curves of both programs in runs.png."""
+    reason = available("pix2pix")
+    if reason:
+        pytest.skip(reason)
+    data = pairs(tmp_path / "pairs", 4)
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "PYTHONUNBUFFERED": "1"}
+    result = subprocess.run([sys.executable, "-m", "sidebyside", "pix2pix", "--data", str(data),
+                             "--output-dir", str(tmp_path / "out"), "--keep-dropout",
+                             "--steps", "4", "--runs", "3", "--seed", "5"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert result.returncode == results["exit_status"], result.stderr[-3000:]
+    assert results["mode"] == "runs" and results["seeds"] == [5, 6, 7]
+    assert results["verdict"] in ("equivalent", "different", "undecided")
+    scores = [run["scores"] for run in results["runs"]]
+    assert len({run["original"] for run in scores}) == 3  # three different original runs
+    low, high = results["difference"]["ci90"]
+    assert low <= results["difference"]["mean"] <= high
+    assert (tmp_path / "out" / "runs.png").stat().st_size > 1000
+    for k in range(3):
+        assert json.loads((tmp_path / "out" / f"run-{k}" / "results.json").read_text())[
+            "seed"] == 5 + k

@@ -7,8 +7,15 @@ RUNNER        its runner, a file of sidebyside/runners/ run under the original's
 BATCH_SIZE    the default --batch-size
 VALUE_RANGE   (low, high) of the samples, for side_by_side.png
 FLOOR_RUNS    (optional) weight-perturbed runs of the float32 floor (harness.FLOOR_RUNS)
+PRE_UPDATE_LOSSES  (optional) the losses the original printed at step 1 before any update
+                   (harness.first_evaluation); or, for an original that printed none:
+first_evaluation(workdir, config, model)  {name: value} of the port `model` (float32 or
+                         float64) at the step's first evaluation, before any update, and
+original_first_evaluation(workdir, config)  the original's, as the runner recorded them
 check_data(path)         one UserError when --data is not what the program reads
-runner_config(args)      program entries added to config.json (sizes, flags)
+runner_config(args, workdir)  program entries added to config.json (sizes, flags, and the
+                         data as the port read it: MNIST written to workdir/mnist.npz,
+                         an image folder's files as common.data.list_images lists them)
 latents(args, count, rng)  the latents both sides sample side_by_side.png from
 load(folder, config)     the port holding the runner's files of `folder`: "initial" (the
                          original before its first step) or "final" (after its last)
@@ -32,6 +39,17 @@ import os
 import re
 
 import numpy as np
+
+
+def mnist_as_read(data, workdir):
+    """{"data": workdir/mnist.npz}: --data (IDX folder, .npz of x_train... or of x and y) as
+    the port's common.data.load_mnist read it, in the four arrays the runners read, so both
+    sides train on the same digits whatever the format."""
+    from common.data import load_mnist
+    (x_train, y_train), (x_test, y_test) = load_mnist(data)
+    path = os.path.join(os.path.abspath(workdir), "mnist.npz")
+    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return {"data": path}
 
 
 class Records:

@@ -13,10 +13,13 @@ from acgan_mnist.import_original import file_arrays, import_network
 from acgan_mnist.run import build_gan, parse_options
 from common.data import load_mnist
 from common.errors import UserError
-from sidebyside.programs import recorded_images, records
+from sidebyside.programs import mnist_as_read, recorded_images, records
 
 ENVIRONMENT, SOURCE, RUNNER = "keras224", "acgan", "acgan.py"
 BATCH_SIZE = 100
+# The discriminator's train_on_batch returns the losses of its forward pass, before its update
+# (the combined model's come after it).
+PRE_UPDATE_LOSSES = ("d_loss", "d_generation_loss", "d_auxiliary_loss")
 VALUE_RANGE = (-1.0, 1.0)
 LATENT_SIZE = 100
 
@@ -25,10 +28,10 @@ def check_data(path):
     load_mnist(path)
 
 
-def runner_config(args):
+def runner_config(args, workdir):
     if args.batch_size != BATCH_SIZE:
         raise UserError(f"mnist_acgan.py fixes batch_size = {BATCH_SIZE}; drop --batch-size")
-    return {}
+    return mnist_as_read(args.data, workdir)
 
 
 def latents(args, count, rng):

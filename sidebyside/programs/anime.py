@@ -23,14 +23,17 @@ Z_DIM = 100
 # main.py's printed names (loss_D, loss_G) and its two halves of loss_D: the port's trackers
 LOSSES = {"loss_D": "d_loss", "loss_G": "g_loss", "real_loss": "d_loss_real",
           "fake_loss": "d_loss_fake"}
+PRE_UPDATE_LOSSES = ("loss_D", "real_loss", "fake_loss")  # loss_G follows D's update
 
 
 def check_data(path):
     list_images(path)
 
 
-def runner_config(args):
-    return {}
+def runner_config(args, workdir):
+    """The files of --data as the port lists them (the runner makes main.py's faces/ of
+    them)."""
+    return {"images": list_images(args.data)}
 
 
 def latents(args, count, rng):

@@ -45,7 +45,7 @@ def input_fname_pattern(path):
     return "*" + counts.most_common(1)[0][0]
 
 
-def runner_config(args):
+def runner_config(args, workdir):
     return {"size": SIZE, "input_fname_pattern": input_fname_pattern(args.data)}
 
 

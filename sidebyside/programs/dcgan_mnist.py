@@ -8,6 +8,7 @@ order) and its z. Everything else as sidebyside.programs.dcgan.
 import numpy as np
 
 from common.data import load_mnist
+from sidebyside.programs import mnist_as_read
 from sidebyside.programs.dcgan import (ENVIRONMENT, RUNNER, SOURCE, batches, compared_variables,
                                        latents, load, real_images, step)
 
@@ -28,8 +29,8 @@ def check_data(path):
     load_mnist(path)
 
 
-def runner_config(args):
-    return {}
+def runner_config(args, workdir):
+    return mnist_as_read(args.data, workdir)
 
 
 def samples(model, z):

@@ -20,6 +20,7 @@ from sidebyside.programs import recorded_images, records
 
 ENVIRONMENT, SOURCE, RUNNER = "keras224", "ogan", "ogan.py"
 BATCH_SIZE = 8
+PRE_UPDATE_LOSSES = ("loss", "t_loss", "z_corr")  # one update, after the forward pass
 VALUE_RANGE = (-1.0, 1.0)
 IMG_DIM, Z_DIM = 64, 16
 METRICS = {"loss": "loss", "t_loss": "t1_loss", "z_corr": "z_corr"}  # original's: port's
@@ -33,7 +34,7 @@ def check_data(path):
     list_images(path)
 
 
-def runner_config(args):
+def runner_config(args, workdir):
     """The sizes the runner pins, and the files of --data as the port lists them (the
     script's imgs)."""
     return {"img_dim": IMG_DIM, "z_dim": Z_DIM, "images": list_images(args.data)}

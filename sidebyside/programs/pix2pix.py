@@ -24,6 +24,8 @@ from sidebyside.programs import recorded_images, records
 
 ENVIRONMENT, SOURCE, RUNNER = "keras224", "pix2pix", "pix2pix.py"
 BATCH_SIZE = 1
+# One session run: the losses it fetched are the forward pass's, before either update.
+PRE_UPDATE_LOSSES = ("discrim_loss", "gen_loss_GAN", "gen_loss_L1")
 VALUE_RANGE = (-1.0, 1.0)
 NGF = NDF = 8
 # The original's own augmentation: resize to 286, random 256 crop, random flip. The port trains
@@ -35,7 +37,7 @@ def check_data(path):
     list_paired_images(path)
 
 
-def runner_config(args):
+def runner_config(args, workdir):
     return {"ngf": NGF, "ndf": NDF, "scale_size": SCALE_SIZE, "flip": FLIP}
 
 

@@ -28,12 +28,14 @@ def check_data(path):
     list_images(path)
 
 
-def runner_config(args):
-    count = len(list_images(args.data))
-    if count < args.batch_size:
-        raise UserError(f"{args.data} has {count} images, fewer than one batch of "
+def runner_config(args, workdir):
+    """The files of --data as the port lists them (the runner links the script's faces/data/
+    to them)."""
+    images = list_images(args.data)
+    if len(images) < args.batch_size:
+        raise UserError(f"{args.data} has {len(images)} images, fewer than one batch of "
                         f"{args.batch_size}; the runner feeds the script whole batches only")
-    return {}
+    return {"images": images}
 
 
 def latents(args, count, rng):
@@ -63,6 +65,24 @@ def batches(workdir, config):
         yield (record.get(step, "real").transpose(1, 0, 2, 3, 4).astype(np.float32),
                record.get(step, "critic_noise").transpose(1, 0, 2).astype(np.float32),
                record.get(step, "noise").astype(np.float32))
+
+
+def first_evaluation(workdir, config, model):
+    """The critic's mean scores at the step's first critic call, before any update: on the
+    first recorded real batch and on the generator's images of its noise (batch statistics,
+    as the script ran every BatchNormalization), in the model's dtype."""
+    record = records(workdir)
+    dtype = model.critic.dtype_policy.compute_dtype
+    real = record.get(1, "real")[0].astype(dtype)
+    fakes = model.generator(record.get(1, "critic_noise")[0].astype(dtype), training=True)
+    return {"Loss_D_real, critic call 1": float(np.mean(model.critic(real, training=True))),
+            "Loss_D_fake, critic call 1": float(np.mean(model.critic(fakes, training=True)))}
+
+
+def original_first_evaluation(workdir, config):
+    real, fake = records(workdir).get(1, "critic_losses")[0]
+    return {"Loss_D_real, critic call 1": float(real),
+            "Loss_D_fake, critic call 1": float(fake)}
 
 
 def step(model, batch):

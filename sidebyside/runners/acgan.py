@@ -33,6 +33,9 @@ if not config["keep_dropout"]:
 
 if not config.get("as_released"):
     hooks.order_keras2_updates()
+# The example seeds numpy itself (1337): --seed S makes that 1337 + S (Keras 2 takes every
+# initializer's and dropout mask's seed from numpy).
+hooks.offset_script_seed(config["seed"])
 run.record_numpy_draws(("uniform", "randint"))
 train_on_batch = Model.train_on_batch
 models = {}

@@ -17,7 +17,6 @@ writes both modules with torch.save (initial/), as main.py saves them; after the
 final/ and samples.npy (the generator on latents.npy in training mode: main.py samples
 without eval()), and stops main.py (hooks.Finished).
 """
-import glob
 import os
 import re
 import sys
@@ -30,7 +29,6 @@ run = hooks.Run(sys.argv[1])
 config = run.config
 MAIN = "main.py"
 SIZE = 96
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
@@ -42,10 +40,10 @@ sys.path.insert(0, os.getcwd())
 import model  # noqa: E402  (main.py's own `from model import ...` gets this module)
 
 
-def prepare_faces(source, folder="faces"):
-    """faces/0.jpg, 1.jpg... from the images under `source`, sorted; returns their count."""
-    paths = sorted(p for p in glob.glob(os.path.join(source, "**", "*"), recursive=True)
-                   if p.lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(p))
+def prepare_faces(images, folder="faces"):
+    """faces/0.jpg, 1.jpg... from `images` (the files of --data as the port lists them),
+    sorted; returns their count."""
+    paths = sorted(images)
     os.makedirs(folder, exist_ok=True)
     for index, path in enumerate(paths):
         target = os.path.join(folder, "%d.jpg" % index)
@@ -63,7 +61,7 @@ def prepare_faces(source, folder="faces"):
 
 torch.manual_seed(config["seed"])
 np.random.seed(config["seed"])
-size = prepare_faces(config["data"])
+size = prepare_faces(config["images"])
 run.arrays["dataset_size"] = np.array(size)
 modules = {}
 

@@ -7,6 +7,7 @@ unmodified with runpy.
 """
 import json
 import os
+import random
 import runpy
 import sys
 import time
@@ -82,6 +83,24 @@ class Run:
         np.savez(os.path.join(self.workdir, "record.npz"), **self.arrays)
         with open(os.path.join(self.workdir, "steps.json"), "w") as f:
             json.dump(self.steps, f, indent=1)
+
+
+def seed_everything(seed):
+    """Python's and numpy's global generators from config["seed"]. Keras 2 draws every
+    initializer's and dropout layer's op seed from numpy (np.random.randint(10e6) where a layer
+    gives none), so this also decides a Keras 2 program's initial weights and masks."""
+    random.seed(seed)
+    np.random.seed(seed)
+
+
+def offset_script_seed(offset):
+    """A script that seeds numpy itself (mnist_acgan.py: np.random.seed(1337)) gets seed +
+    offset: config["seed"] 0 leaves it as written, every other seed gives another run."""
+    seed = np.random.seed
+
+    def offset_seed(value=None):
+        seed(None if value is None else (value + offset) % 2 ** 32)
+    np.random.seed = offset_seed
 
 
 class PinnedNamespace(dict):

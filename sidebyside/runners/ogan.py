@@ -49,6 +49,9 @@ namespace = hooks.PinnedNamespace(SCRIPT, {
 
 if not config.get("as_released"):
     hooks.order_keras2_updates()
+# The script never seeds: --seed decides its initial weights (Keras 2 draws the initializers'
+# op seeds from numpy), its shuffles and its latents.
+hooks.seed_everything(config["seed"])
 run.record_numpy_draws(("randn",))
 
 

@@ -25,7 +25,6 @@ step, writes both models with model.save (final/, as the script saves them; init
 the first step) and samples.npy (netG.predict of latents.npy, batch size 32 as the script's
 predict: BatchNorm runs on batch statistics, per 32), and stops the script (hooks.Finished).
 """
-import glob
 import os
 import sys
 
@@ -36,29 +35,36 @@ import hooks
 run = hooks.Run(sys.argv[1])
 config = run.config
 SCRIPT = "wgan_keras.py"
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
+KERAS_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm")  # 2.1.2's white_list_formats
 N_CRITIC = 5  # the script's `for _ in range(5)`
 
 import keras.backend as K  # noqa: E402
+from PIL import Image  # noqa: E402
 from keras.preprocessing.image import ImageDataGenerator  # noqa: E402
 
 
-def prepare_faces(source, batch_size, folder=os.path.join("faces", "data")):
-    """faces/data/: links to the first whole batches of --data's images (sorted)."""
-    paths = sorted(p for p in glob.glob(os.path.join(source, "**", "*"), recursive=True)
-                   if p.lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(p))
+def prepare_faces(images, batch_size, folder=os.path.join("faces", "data")):
+    """faces/data/: links to the first whole batches of `images` (the files of --data as the
+    port lists them, sorted); a format Keras 2.1.2's flow_from_directory skips (WebP, TIFF...)
+    is written as a PNG of the pixels PIL reads, as the port reads them."""
+    paths = sorted(images)
     used = paths[:len(paths) // batch_size * batch_size]
     if not used:
-        sys.exit("%s has %d images, fewer than a batch of %d" % (source, len(paths), batch_size))
+        sys.exit("%d images, fewer than a batch of %d" % (len(paths), batch_size))
     os.makedirs(folder)
     for index, path in enumerate(used):
-        os.symlink(os.path.abspath(path), os.path.join(folder, "%06d%s" % (
-            index, os.path.splitext(path)[1].lower())))
+        extension = os.path.splitext(path)[1].lower()
+        target = os.path.join(folder, "%06d%s" % (index, extension))
+        if extension in KERAS_EXTENSIONS:
+            os.symlink(os.path.abspath(path), target)
+        else:
+            with Image.open(path) as image:
+                image.convert("RGB").save(os.path.join(folder, "%06d.png" % index))
     os.makedirs(os.path.join("saved", "img"), exist_ok=True)
 
 
-np.random.seed(config["seed"])
-prepare_faces(config["data"], config["batch_size"])
+hooks.seed_everything(config["seed"])  # Keras 2.1.2's initializers draw their seeds from numpy
+prepare_faces(config["images"], config["batch_size"])
 latents = np.load(config["latents"]).astype("float32")
 namespace = hooks.PinnedNamespace(SCRIPT, {"batchSize": config["batch_size"],
                                            "fixed_noise": latents})
