@@ -222,42 +222,35 @@ def train_port(program, workdir, config, perturbation=None, reverse=False,
     return model, rows, seconds
 
 
-def reversed_samples(batch):
-    """`batch` (arrays or tensors, in tuples, lists or dicts) with every array's first axis,
-    the samples, reversed."""
+def map_arrays(batch, function, floats_only=True):
+    """`batch` (arrays or tensors, in tuples, lists or dicts) with `function` applied to every
+    array (every float array with `floats_only`; never to None or scalars); numpy arrays stay
+    numpy, tensors tensors."""
     if isinstance(batch, dict):
-        return {key: reversed_samples(value) for key, value in batch.items()}
+        return {key: map_arrays(value, function, floats_only) for key, value in batch.items()}
     if isinstance(batch, (tuple, list)):
-        return type(batch)(reversed_samples(value) for value in batch)
-    if batch is None or np.ndim(batch) == 0:
+        return type(batch)(map_arrays(value, function, floats_only) for value in batch)
+    if batch is None or np.ndim(batch) == 0 or (
+            floats_only and np.asarray(batch).dtype.kind != "f"):
         return batch
-    flipped = np.flip(np.asarray(batch), axis=0).copy()
-    return flipped if isinstance(batch, np.ndarray) else tf.convert_to_tensor(flipped)
+    value = function(np.asarray(batch))
+    return value if isinstance(batch, np.ndarray) else tf.convert_to_tensor(value)
+
+
+def reversed_samples(batch):
+    """`batch` with every array's first axis, the samples, reversed."""
+    return map_arrays(batch, lambda a: np.flip(a, axis=0).copy(), floats_only=False)
 
 
 def rounded_differently(batch, rng):
     """`batch` with every float array moved by about one rounding step (relative 2^-23)."""
-    if isinstance(batch, dict):
-        return {key: rounded_differently(value, rng) for key, value in batch.items()}
-    if isinstance(batch, (tuple, list)):
-        return type(batch)(rounded_differently(value, rng) for value in batch)
-    if batch is None or np.asarray(batch).dtype.kind != "f":
-        return batch
-    value = np.asarray(batch)
-    moved = (value * (1 + rng.choice([-1.0, 1.0], value.shape) * 2.0 ** -23)).astype(value.dtype)
-    return moved if isinstance(batch, np.ndarray) else tf.convert_to_tensor(moved)
+    return map_arrays(batch, lambda a: (a * (1 + rng.choice([-1.0, 1.0], a.shape) * 2.0 ** -23))
+                      .astype(a.dtype))
 
 
 def cast_floats(batch, dtype):
     """`batch` with every float array cast to `dtype`."""
-    if isinstance(batch, dict):
-        return {key: cast_floats(value, dtype) for key, value in batch.items()}
-    if isinstance(batch, (tuple, list)):
-        return type(batch)(cast_floats(value, dtype) for value in batch)
-    if batch is None or np.asarray(batch).dtype.kind != "f":
-        return batch
-    value = np.asarray(batch).astype(dtype)
-    return value if isinstance(batch, np.ndarray) else tf.convert_to_tensor(value)
+    return map_arrays(batch, lambda a: a.astype(dtype))
 
 
 def floor_runs(program, workdir, config, ratio=1.0):
@@ -457,16 +450,27 @@ def quality_scores(program, args, config, models):
     for start in range(0, len(reals), 100):
         real.update(extractor(reals[start:start + 100])[0])
     latents = program.latents(args, args.num_samples, np.random.default_rng(args.seed + 1))
-    scores = {}
+    classes = getattr(program, "SAMPLE_CLASSES", 0)  # sample i is of class i % classes
+    scores, accuracy = {}, {}
     for name, model in models.items():
-        fake = FeatureStatistics()
+        fake, correct = FeatureStatistics(), 0
         for start in range(0, len(latents), 100):
             images = program.samples(model, latents[start:start + 100])
-            fake.update(extractor(eight_bit(images, program.VALUE_RANGE))[0])
+            found, probabilities = extractor(eight_bit(images, program.VALUE_RANGE))
+            fake.update(found)
+            if probabilities is not None and classes:
+                wanted = (start + np.arange(len(images))) % classes
+                correct += int(np.sum(np.argmax(probabilities, axis=-1) == wanted))
         scores[name] = fid(fake, real)
+        if probabilities is not None and classes:
+            accuracy[name] = correct / len(latents)
     print(f"\nquality score ({extractor.description}; {len(latents)} samples each, "
           f"{real.count} real images): FID original {scores['original']:.2f}, "
-          f"port {scores['port']:.2f}")
+          f"port {scores['port']:.2f}" + (
+              f"; class accuracy original {accuracy['original']:.1%}, port "
+              f"{accuracy['port']:.1%}" if accuracy else ""))
+    if accuracy:
+        scores["class_accuracy"] = accuracy
     return scores
 
 
@@ -577,6 +581,12 @@ def many_runs(program, args, output_dir):
         runs.append(side_by_side(program, args, os.path.join(output_dir, f"run-{k}")))
     args.seed = base
     summary = report.equivalence([run["scores"] for run in runs], args.margin)
+    accuracies = [run["scores"].get("class_accuracy") for run in runs]
+    if all(accuracies):
+        summary["class_accuracy"] = {side: {
+            "mean": float(np.mean([a[side] for a in accuracies])),
+            "std": float(np.std([a[side] for a in accuracies], ddof=1))}
+            for side in ("original", "port")}
     summary["picture"] = report.loss_curves(runs, os.path.join(output_dir, "runs.png"))
     report.print_equivalence(summary)
     report.write_results({"mode": "runs", "program": args.program, "steps": args.steps,

@@ -126,6 +126,11 @@ def print_equivalence(summary):
     o, p, d = summary["original"], summary["port"], summary["difference"]
     print(f"\nscore over the runs: original {o['mean']:.2f} +- {o['std']:.2f}, port "
           f"{p['mean']:.2f} +- {p['std']:.2f}")
+    if "class_accuracy" in summary:
+        a = summary["class_accuracy"]
+        print(f"class accuracy over the runs: original {a['original']['mean']:.1%} +- "
+              f"{a['original']['std']:.1%}, port {a['port']['mean']:.1%} +- "
+              f"{a['port']['std']:.1%}")
     print(f"port - original: {d['mean']:+.2f} +- {d['std']:.2f}, 90% interval "
           f"[{d['ci90'][0]:+.2f}, {d['ci90'][1]:+.2f}]; margin +-{summary['margin']:.2f}")
     verdict = {"equivalent": "equivalent: the interval lies inside the margin",

@@ -293,3 +293,17 @@ def test_many_runs_compare_outcomes_with_an_equivalence_test(tmp_path):
     for k in range(3):
         assert json.loads((tmp_path / "out" / f"run-{k}" / "results.json").read_text())[
             "seed"] == 5 + k
+
+
+def test_carpedm20s_sample_grid_needs_a_batch_it_can_lay_out(tmp_path, capsys):
+    """At step 100 carpedm20 saves a [Sample] grid whose layout asserts floor(sqrt(B)) x
+    ceil(sqrt(B)) == B: a batch of 8 for 150 steps is one error line before the original runs,
+    not its AssertionError 100 steps in."""
+    data = write_mnist_dir(str(tmp_path / "mnist"), 60, 20)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["dcgan-mnist", "--data", data, "--steps", "150", "--batch-size", "8",
+              "--output-dir", str(tmp_path / "out")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: carpedm20 saves its [Sample] grid at step 100")
+    assert not (tmp_path / "out" / "work" / "steps.json").exists()

@@ -7,6 +7,8 @@ RUNNER        its runner, a file of sidebyside/runners/ run under the original's
 BATCH_SIZE    the default --batch-size
 VALUE_RANGE   (low, high) of the samples, for side_by_side.png
 FLOOR_RUNS    (optional) weight-perturbed runs of the float32 floor (harness.FLOOR_RUNS)
+SAMPLE_CLASSES (optional) the classes of a conditional program's samples (sample i of class
+              i % SAMPLE_CLASSES): with a classifier the scores add its class accuracy
 PRE_UPDATE_LOSSES  (optional) the losses the original printed at step 1 before any update
                    (harness.first_evaluation); or, for an original that printed none:
 first_evaluation(workdir, config, model)  {name: value} of the port `model` (float32 or

@@ -17,6 +17,7 @@ from sidebyside.programs import mnist_as_read, recorded_images, records
 
 ENVIRONMENT, SOURCE, RUNNER = "keras224", "acgan", "acgan.py"
 BATCH_SIZE = 100
+SAMPLE_CLASSES = 10  # samples(): sample i is of class i % 10
 # The discriminator's train_on_batch returns the losses of its forward pass, before its update
 # (the combined model's come after it).
 PRE_UPDATE_LOSSES = ("d_loss", "d_generation_loss", "d_auxiliary_loss")

@@ -9,6 +9,7 @@ updates (errD_fake, errD_real, errG; d_loss is their sum), and at every 100th st
 [Sample] line's d_loss and g_loss, on the sample inputs the original fed.
 """
 import collections
+import math
 import os
 
 import numpy as np
@@ -45,7 +46,21 @@ def input_fname_pattern(path):
     return "*" + counts.most_common(1)[0][0]
 
 
+def check_sample_grid(args):
+    """carpedm20's [Sample] evaluation at step SAMPLE_EVERY saves a grid whose
+    image_manifold_size asserts floor(sqrt(B)) x ceil(sqrt(B)) == B (utils.py): one UserError
+    before the original runs, not its AssertionError 100 steps in."""
+    side = args.batch_size ** 0.5
+    if args.steps >= SAMPLE_EVERY and \
+            math.floor(side) * math.ceil(side) != args.batch_size:
+        raise UserError(f"carpedm20 saves its [Sample] grid at step {SAMPLE_EVERY}, and its "
+                        f"image_manifold_size cannot lay out a batch of {args.batch_size}: use "
+                        f"--batch-size 4, 16 or 64 (the tutorial's), or fewer than "
+                        f"{SAMPLE_EVERY} steps")
+
+
 def runner_config(args, workdir):
+    check_sample_grid(args)
     return {"size": SIZE, "input_fname_pattern": input_fname_pattern(args.data)}
 
 

@@ -9,16 +9,16 @@ import numpy as np
 
 from common.data import load_mnist
 from sidebyside.programs import mnist_as_read
-from sidebyside.programs.dcgan import (ENVIRONMENT, RUNNER, SOURCE, batches, compared_variables,
-                                       latents, load, real_images, step)
+from sidebyside.programs.dcgan import (ENVIRONMENT, RUNNER, SOURCE, batches, check_sample_grid,
+                                       compared_variables, latents, load, real_images, step)
 
 __all__ = ["ENVIRONMENT", "SOURCE", "RUNNER", "BATCH_SIZE", "VALUE_RANGE", "FLOOR_RUNS",
            "check_data", "runner_config", "latents", "load", "batches", "step",
            "compared_variables", "samples", "real_images"]
 
 BATCH_SIZE = 8
+SAMPLE_CLASSES = Y_DIM = 10  # samples(): sample i is of class i % 10
 VALUE_RANGE = (0.0, 1.0)
-Y_DIM = 10
 # The discriminator's moving statistics sum seven passes a step, two of them on the fakes,
 # whose rounding-level differences grow fastest: two perturbed runs put their floor too low
 # in about one run in four (measured over 3 steps); four do not.
@@ -30,6 +30,7 @@ def check_data(path):
 
 
 def runner_config(args, workdir):
+    check_sample_grid(args)
     return mnist_as_read(args.data, workdir)
 
 
