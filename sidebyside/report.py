@@ -151,13 +151,16 @@ def loss_curves(runs, path):
     names = list(dict.fromkeys(row["loss"] for row in runs[0]["losses"]))
     figure, axes = plt.subplots(len(names), 1, figsize=(7, 2.2 * len(names)), squeeze=False)
     for axis, name in zip(axes[:, 0], names):
+        steps = [row["step"] for row in runs[0]["losses"] if row["loss"] == name]
         for side, colour in (("original", "tab:blue"), ("port", "tab:orange")):
             curves = np.array([[row[side] for row in run["losses"] if row["loss"] == name]
                                for run in runs])
-            steps = np.arange(1, curves.shape[1] + 1)
             mean, sd = curves.mean(axis=0), curves.std(axis=0)
-            axis.plot(steps, mean, color=colour, label=f"{side} (mean of {len(runs)})")
-            axis.fill_between(steps, mean - sd, mean + sd, color=colour, alpha=0.25)
+            # a loss printed at a few steps only (carpedm20's [Sample]) gets markers
+            axis.errorbar(steps, mean, yerr=sd, color=colour, fmt="o", capsize=3,
+                          label=f"{side} (mean of {len(runs)})") if len(steps) < 5 else (
+                axis.plot(steps, mean, color=colour, label=f"{side} (mean of {len(runs)})"),
+                axis.fill_between(steps, mean - sd, mean + sd, color=colour, alpha=0.25))
         axis.set_ylabel(name)
     axes[0, 0].legend()
     axes[-1, 0].set_xlabel("step")
