@@ -31,7 +31,28 @@ SETTINGS = {"oneDNN off": ("0", "float32"), "oneDNN on": ("1", "float32"),
             "float64": ("0", "float64")}
 
 
-def _networks(gan):
+def build_without_dropout(program, dtype, extra=(), batch_size=0):
+    """(the program's GAN as its train command builds it, with `extra` flags, under the `dtype`
+    policy; its options). Dropout is off: its masks are drawn in the layer's dtype, so float32
+    and float64 steps would draw different ones."""
+    import keras
+    from bench.throughput import configure
+    args, build = configure(program, extra=extra)
+    if batch_size:
+        args.batch_size = batch_size
+    keras.config.set_dtype_policy(dtype)
+    try:
+        gan = build(args)
+    finally:
+        keras.config.set_dtype_policy("float32")
+    for layer in gan._flatten_layers():
+        if isinstance(layer, keras.layers.Dropout):
+            layer.rate = 0.0
+    return gan, args
+
+
+def networks(gan):
+    """The weights and BatchNorm statistics a step changes (not the dropout seeds)."""
     return [v for v in gan.variables
             if "seed_generator" not in v.path and v.dtype in ("float32", "float64")]
 
@@ -66,21 +87,13 @@ def worker(program, dtype, state, out, batch_size, kind="update"):
     """One setting, in this process: the step from `state` (written first if absent); `kind`
     "gradient" keeps the gradients (SGD slots) instead of the weights after the step."""
     import common  # noqa: F401  (TensorFlow's start-up settings)
-    import keras
     import tensorflow as tf
-    from bench.throughput import batch_for, configure
+    from bench.throughput import batch_for
 
-    args, build = configure(program)
-    if batch_size:
-        args.batch_size = batch_size
-    keras.config.set_dtype_policy(dtype)
-    gan = build(args)
-    for layer in gan._flatten_layers():
-        if isinstance(layer, keras.layers.Dropout):
-            layer.rate = 0.0
+    gan, args = build_without_dropout(program, dtype, batch_size=batch_size)
     batch, _ = batch_for(program, args)
     flat = tf.nest.flatten(batch)
-    variables = _networks(gan)
+    variables = networks(gan)
     if not os.path.exists(state):
         np.savez(state, **{f"batch_{i}": np.asarray(t) for i, t in enumerate(flat)},
                  **{f"var_{i}": np.asarray(v) for i, v in enumerate(variables)})

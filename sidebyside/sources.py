@@ -4,12 +4,11 @@ GitHub at the pinned commit, each file checked against the SHA-256 in common.dat
 The project never contains the originals' code: it copies their files, unmodified, into a
 run's working folder and executes them there.
 """
-import hashlib
 import os
 import shutil
 
 from common.datasets import ORIGINAL_SOURCES
-from common.download import fetch_file
+from common.download import fetch_file, sha256
 from common.errors import UserError
 from sidebyside.environments import ORIGINALS_SRC
 
@@ -23,11 +22,6 @@ def copy_writable(source, destination):
     since the originals write beside themselves (samples/, checkpoints)."""
     shutil.copy(source, destination)
     os.chmod(destination, 0o644)
-
-
-def sha256(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
 
 
 def fetch_source(source, original, destination):

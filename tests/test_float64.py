@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from bench.float64_step import build_without_dropout, networks
 from bench.gpu import TINY
-from bench.throughput import PROGRAMS, batch_for, configure
+from bench.throughput import PROGRAMS, batch_for
 
 # The losses each port's train step computes before its first update (the others come after
 # Adam's or RMSprop's first, sign-like step, which turns rounding into lr-sized differences:
@@ -23,18 +24,9 @@ def one_step(program, dtype, weights=None, batch=None):
     """(losses, float variables, the batch) of one train step of `program` built under
     `dtype`, from `weights` and `batch` when given; dropout off (its masks are drawn in the
     layer's dtype)."""
-    args, build = configure(program, extra=TINY[program])
     keras.utils.set_random_seed(0)
-    keras.config.set_dtype_policy(dtype)
-    try:
-        gan = build(args)
-    finally:
-        keras.config.set_dtype_policy("float32")
-    for layer in gan._flatten_layers():
-        if isinstance(layer, keras.layers.Dropout):
-            layer.rate = 0.0
-    variables = [v for v in gan.variables if "seed_generator" not in v.path
-                 and v.dtype in ("float32", "float64")]
+    gan, args = build_without_dropout(program, dtype, TINY[program])
+    variables = networks(gan)
     if batch is None:
         batch = tf.nest.map_structure(np.asarray, batch_for(program, args)[0])
     if weights is not None:
