@@ -4,6 +4,8 @@ options.json), the data as mnist_acgan.py fed it, the compiled GAN, and sampling
 train, evaluate, generate and import_original all build on this module; none of them imports
 another's command line.
 """
+import math
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -32,6 +34,9 @@ def parse_options(argv=None):
                              "default: keras.datasets.mnist")
     parser.add_argument("--steps-per-epoch", type=cli.positive_int, default=None,
                         help="batches per epoch (default: the whole training set)")
+    parser.add_argument("--checkpoint-every", type=cli.positive_int, default=None,
+                        help="also save a checkpoint every this many steps (default: at "
+                             "each epoch's end only, as the example saved its weights)")
     add_training_flags(parser, GENERATOR_METRICS, "classifier")
     cli.add_common_flags(parser, "acgan_mnist", seed=1337)
     return parser.parse_args(argv)
@@ -42,12 +47,15 @@ def scale(images):
     return ((images.astype(np.float32) - 127.5) / 127.5)[..., None]
 
 
-def batches(images, labels, batch_size, repeat, latent_size, seed):
+def batches(images, labels, batch_size, repeat, latent_size, seed, start=0):
     """In order, unshuffled, last batch kept short: the example's index slicing; each batch
-    with its train step's noise and sampled classes (random_inputs)."""
+    with its train step's noise and sampled classes (random_inputs). A repeated stream
+    starts at its batch `start` (where a resumed run stands)."""
     data = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int32)))
     data = data.batch(batch_size)
-    data = with_random(data.repeat() if repeat else data, random_inputs(latent_size), seed)
+    if repeat:
+        data = data.repeat().skip(start % math.ceil(len(images) / batch_size))
+    data = with_random(data, random_inputs(latent_size), seed, start)
     return data.prefetch(tf.data.AUTOTUNE)
 
 

@@ -91,7 +91,8 @@ def main(argv=None):
         gan = build_gan(args)
     checkpoint = Checkpoint(os.path.join(args.output_dir, "checkpoints"),
                             {"generator": gan.generator, "discriminator": gan.discriminator},
-                            {"d_optimizer": gan.d_optimizer, "g_optimizer": gan.g_optimizer})
+                            {"d_optimizer": gan.d_optimizer, "g_optimizer": gan.g_optimizer},
+                            every_steps=args.checkpoint_every)
     if checkpoint.restore():
         print(f"resuming from {checkpoint.directory} at epoch {checkpoint.epoch + 1} "
               f"(step {checkpoint.step})")
@@ -108,8 +109,9 @@ def main(argv=None):
             lambda: generator_scores(gan.generator, args.latent_size, x_train, extractor,
                                      metrics, args.num_samples, seed=args.seed),
             history, args.eval_every, checkpoint.step))
-    fit_resumable(gan, batches(scale(x_train), y_train, args.batch_size, True,
-                               args.latent_size, args.seed),
+    images = scale(x_train)
+    fit_resumable(gan, lambda start: batches(images, y_train, args.batch_size, True,
+                                             args.latent_size, args.seed, start),
                   checkpoint, args.epochs, steps_per_epoch=steps,
                   validation_data=batches(scale(x_test), y_test, args.batch_size, False,
                                           args.latent_size, args.seed + 1),

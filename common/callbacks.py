@@ -50,17 +50,23 @@ class StepCallback(keras.callbacks.Callback):
         self.batch = 0
         self.every_steps, self.first_step = every_steps, first_step
         self.every_epochs = every_epochs
+        self.resumed_batches = 0
+
+    def resume_in_epoch(self, batches):
+        """The next epoch fit() runs is the rest of one whose first `batches` steps are done
+        (a run resumed from a checkpoint saved inside an epoch): count on from there."""
+        self.resumed_batches = batches
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_index = epoch
-        self.epoch_start = self.step
+        self.epoch_start = self.step - self.resumed_batches
 
     def on_train_batch_end(self, batch, logs=None):
         # With --steps-per-execution N, Keras reports once per N steps, `batch` being the
         # last step's index in the epoch.
         self.previous_step = self.step
-        self.step = self.epoch_start + batch + 1
-        self.batch = batch
+        self.batch = batch + self.resumed_batches
+        self.step = self.epoch_start + self.batch + 1
         self.on_step(logs or {})
 
     def on_step(self, logs):
@@ -169,8 +175,13 @@ class LossHistory(StepCallback):
         self.csv_path = os.path.join(directory, "history.csv")
         self.plot_path = os.path.join(directory, "losses.png")
         self.title = title
-        self.rows = read_rows(self.csv_path)
-        self.header = columns(self.rows)
+        rows = read_rows(self.csv_path)
+        # Rows past the step resumed from (written by a killed run after its last
+        # checkpoint) are written again by the steps that follow.
+        self.rows = [row for row in rows if float(row.get("step") or 0) <= initial_step]
+        self.header = columns(rows)
+        if len(self.rows) < len(rows):
+            self._rewrite()
 
     def on_due(self, logs):
         self.record(logs)

@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 
+import keras
 import numpy as np
 
 from common import rundir
@@ -42,27 +43,61 @@ def deferred_interrupts():
         raise KeyboardInterrupt
 
 
+class StepBoundary(keras.callbacks.Callback):
+    """The last callback of a resumable fit: knows whether the run stands between two
+    steps, every callback of the last one done (`clean`), and ends training there when a
+    stop was requested (the first Ctrl-C or SIGTERM) by raising KeyboardInterrupt."""
+
+    def __init__(self):
+        super().__init__()
+        self.clean, self.requested = True, False
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.clean = False
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.clean = True
+        self.stop_if_requested()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.stop_if_requested()
+
+    def stop_if_requested(self):
+        if self.requested:
+            raise KeyboardInterrupt
+
+
 @contextlib.contextmanager
-def sigterm_as_interrupt():
-    """SIGTERM (kill, a scheduler's pre-emption) is handled like Ctrl-C while training."""
+def stop_requests(boundary):
+    """While training: the first Ctrl-C (SIGINT) or SIGTERM (kill, a scheduler's
+    pre-emption) asks `boundary` to stop after the step under way, so what is saved is a
+    step's end; a second one stops at once."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
-    def interrupt(number, frame):
-        raise KeyboardInterrupt
+    def request(number, frame):
+        if boundary.requested:
+            raise KeyboardInterrupt
+        boundary.requested = True
+        print("\nstopping after this step (press Ctrl-C again to stop at once, losing the "
+              "steps since the last checkpoint)", file=sys.stderr, flush=True)
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {sig: signal.signal(sig, request) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class Checkpoint(StepCallback):
-    """Every network's weights, every optimizer's variables (iterations and slots), any
-    `extra` variables ({name: [variables]}, e.g. pix2pix's loss averages) and the step and
-    epoch counters. Saved at each epoch's end and every `every_steps` steps
+    """Everything that decides the following steps: every network's weights (BatchNorm and
+    debias state included), the state of its random streams (dropout's SeedGenerators),
+    every optimizer's variables (iterations and slots), any `extra` variables ({name:
+    [variables]}, e.g. pix2pix's loss averages) and the counters: step, epoch and the steps
+    done in the epoch under way. The data and the latents are functions of the step (see
+    fit_resumable). Saved at each epoch's end and every `every_steps` steps
     (`at_epoch_end=False`: only those).
 
     Each save writes a new folder step-NNNNNNNNN/ (with counters.json, its step and epoch)
@@ -85,7 +120,14 @@ class Checkpoint(StepCallback):
     def states(self):
         """{file stem: variables} of everything besides the networks' weights."""
         states = {name: optimizer.variables for name, optimizer in self.optimizers.items()}
-        return {**states, **self.extra}
+        seeds = {f"{name}_seeds": seed_states(network)
+                 for name, network in self.networks.items() if seed_states(network)}
+        return {**states, **seeds, **self.extra}
+
+    @property
+    def done_in_epoch(self):
+        """Steps done in the epoch under way (0 at an epoch's end)."""
+        return self.step - self.epoch_start
 
     def restore(self):
         """Load the newest intact checkpoint, if any; returns True when it did. A damaged
@@ -102,8 +144,14 @@ class Checkpoint(StepCallback):
             rundir.load_network(network, os.path.join(folder, f"{name}.weights.h5"), name,
                                 "these flags")
         for name, variables in self.states().items():
-            self._restore_variables(os.path.join(folder, f"{name}.npz"), name, variables)
-        self.step, self.epoch = rundir.folder_counters(folder)
+            path = os.path.join(folder, f"{name}.npz")
+            if name.endswith("_seeds") and not os.path.exists(path):
+                print(f"note: {folder} predates saved random streams: {name[:-6]}'s dropout "
+                      "starts afresh", file=sys.stderr)
+                continue
+            self._restore_variables(path, name, variables)
+        self.step, self.epoch, batch = rundir.folder_counters(folder)
+        self.previous_step, self.epoch_start = self.step, self.step - batch
         self.saved_step = self.step
         if os.path.basename(folder) != (rundir.read_state(self.directory) or {}).get("folder"):
             self._point_at(os.path.basename(folder))
@@ -147,8 +195,8 @@ class Checkpoint(StepCallback):
             for name, variables in self.states().items():
                 np.savez(os.path.join(partial, f"{name}.npz"),
                          **{f"v{i}": np.asarray(v.numpy()) for i, v in enumerate(variables)})
-            rundir.write_atomically(os.path.join(partial, rundir.COUNTERS_FILE),
-                                    json.dumps({"step": self.step, "epoch": self.epoch}))
+            rundir.write_atomically(os.path.join(partial, rundir.COUNTERS_FILE), json.dumps(
+                {"step": self.step, "epoch": self.epoch, "batch": self.done_in_epoch}))
             _sync_folder(partial)
             if os.path.exists(final):  # the same step saved twice (e.g. epoch end, then exit)
                 shutil.rmtree(final)
@@ -163,7 +211,8 @@ class Checkpoint(StepCallback):
     def _point_at(self, folder):
         """Make step folder `folder` the current checkpoint (state.json, atomically)."""
         rundir.write_atomically(os.path.join(self.directory, rundir.STATE_FILE), json.dumps(
-            {"step": self.step, "epoch": self.epoch, "folder": folder}))
+            {"step": self.step, "epoch": self.epoch, "batch": self.done_in_epoch,
+             "folder": folder}))
 
     def _remove_older(self, current):
         """Keep the current step folder and the one before it (what resume falls back to if
@@ -180,8 +229,18 @@ class Checkpoint(StepCallback):
         self.save()
 
     def on_epoch_end(self, epoch, logs=None):
-        self.epoch = epoch + 1
+        # An epoch cut short (pix2pix's --max_steps sets stop_training) is still under way.
+        steps = (self.params or {}).get("steps")
+        if steps is None or self.step - self.epoch_start >= steps + self.resumed_batches:
+            self.epoch, self.epoch_start = epoch + 1, self.step  # a save now is at batch 0
         super().on_epoch_end(epoch, logs)
+
+
+def seed_states(network):
+    """The state variables of a network's SeedGenerators (its dropout's random streams):
+    in network.variables but not in network.weights, which save_weights writes."""
+    weights = {id(w) for w in network.weights}
+    return [v for v in network.variables if id(v) not in weights]
 
 
 def _sync_folder(folder):
@@ -190,33 +249,73 @@ def _sync_folder(folder):
             os.fsync(f.fileno())
 
 
-def fit_resumable(model, data, checkpoint, epochs, **fit_kwargs):
-    """model.fit from the checkpoint's epoch. Ctrl-C or SIGTERM saves a checkpoint (unless
-    one of this step was just saved) and exits with status 130; a file that cannot be
-    written (disk full) ends with one error line naming the checkpoint that is kept."""
+def fit_resumable(model, stream, checkpoint, epochs, steps_per_epoch, callbacks=(),
+                  **fit_kwargs):
+    """model.fit from where the checkpoint stands, as if the run had never stopped.
+    stream(step) is the training data from global step `step` on (its order, latents and
+    augmentation functions of the step, see common.data); a checkpoint saved inside an epoch
+    resumes that epoch at its next step: one fit() for the rest of it, then one for the
+    epochs after. The checkpoint runs after every other callback, so it saves what they left
+    (a [Sample] pass moving BatchNorm statistics, dropout drawn for a display).
+
+    Ctrl-C or SIGTERM stops after the step under way, saves a checkpoint (unless that step's
+    was just saved) and exits with status 130; a second one stops at once, keeping the last
+    checkpoint. A file that cannot be written (disk full) ends with one error line naming
+    the checkpoint that is kept."""
+    boundary = StepBoundary()
+    callbacks = [c for c in callbacks if c is not checkpoint] + [checkpoint, boundary]
     try:
-        return _fit(model, data, checkpoint, epochs, **fit_kwargs)
+        with stop_requests(boundary):
+            return _fit(model, stream, checkpoint, epochs, steps_per_epoch, callbacks,
+                        **fit_kwargs)
+    except KeyboardInterrupt:
+        _stop(checkpoint, boundary)
     except UserError:
         print(flush=True)  # ends the progress bar's line, so the error line stands alone
         raise
-
-
-def _fit(model, data, checkpoint, epochs, **fit_kwargs):
-    try:
-        with sigterm_as_interrupt():
-            return model.fit(data, epochs=epochs, initial_epoch=checkpoint.epoch, **fit_kwargs)
-    except KeyboardInterrupt:
-        # The user asked to stop: further Ctrl-Cs must not cut the last save short.
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-        if checkpoint.saved_step != checkpoint.step:
-            checkpoint.save()
-        print(f"\ninterrupted: checkpoint saved at step {checkpoint.step} in "
-              f"{checkpoint.directory}; run the same command again to resume", file=sys.stderr)
-        raise SystemExit(130) from None
     except OSError as error:
         kept = (f"the checkpoint of step {checkpoint.saved_step} in {checkpoint.directory} "
                 "is kept; run the same command again to resume" if checkpoint.exists()
                 else "no checkpoint was saved yet")
         where = f" ({error.filename})" if getattr(error, "filename", None) else ""
         raise UserError(f"cannot write{where}: {describe(error)}; {kept}") from error
+
+
+def _fit(model, stream, checkpoint, epochs, steps_per_epoch, callbacks, **fit_kwargs):
+    if checkpoint.done_in_epoch >= steps_per_epoch:  # --steps-per-epoch smaller than before
+        checkpoint.epoch, checkpoint.epoch_start = checkpoint.epoch + 1, checkpoint.step
+    if checkpoint.done_in_epoch and checkpoint.epoch < epochs:
+        step_callbacks = [c for c in callbacks if isinstance(c, StepCallback)]
+        for callback in step_callbacks:
+            callback.resume_in_epoch(checkpoint.done_in_epoch)
+        model.fit(stream(checkpoint.step), epochs=checkpoint.epoch + 1,
+                  initial_epoch=checkpoint.epoch,
+                  steps_per_epoch=steps_per_epoch - checkpoint.done_in_epoch,
+                  callbacks=callbacks, **fit_kwargs)
+        for callback in step_callbacks:
+            callback.resume_in_epoch(0)
+        if model.stop_training:
+            return model.history
+    return model.fit(stream(checkpoint.step), epochs=epochs, initial_epoch=checkpoint.epoch,
+                     steps_per_epoch=steps_per_epoch, callbacks=callbacks, **fit_kwargs)
+
+
+def _stop(checkpoint, boundary):
+    """After an interrupt: save the state of a step's end (unless saved already); after a
+    stop in the middle of a step keep the last checkpoint, which a resumed run continues
+    exactly. Exits with status 130."""
+    # The user asked to stop: further Ctrl-Cs must not cut the last save short.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if boundary.clean and checkpoint.saved_step != checkpoint.step:
+        checkpoint.save()
+    if checkpoint.saved_step == checkpoint.step:
+        print(f"\ninterrupted: checkpoint saved at step {checkpoint.step} in "
+              f"{checkpoint.directory}; run the same command again to resume", file=sys.stderr)
+    elif checkpoint.saved_step is not None:
+        print(f"\nstopped at once: the checkpoint of step {checkpoint.saved_step} in "
+              f"{checkpoint.directory} is kept; run the same command again to resume from it",
+              file=sys.stderr)
+    else:
+        print("\nstopped at once, before the first checkpoint", file=sys.stderr)
+    raise SystemExit(130) from None

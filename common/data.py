@@ -9,6 +9,7 @@ import dataclasses
 import glob
 import gzip
 import hashlib
+import math
 import os
 import sys
 import time
@@ -254,33 +255,67 @@ class ImageFolder:
                   file=sys.stderr)
 
     def dataset(self, batch_size, shuffle=True, repeat=True, transform=None, per_pass=None,
-                pass_batches=False):
+                pass_batches=False, start=0):
         """Batches of float32 images (spec.scale) from the cache, prefetched. Each pass
         reshuffles every readable image; `per_pass` uses only the first that many of each
-        pass (carpedm20's epochs of batch_idxs * batch_size files). `transform` (tf ops on
-        one image, e.g. pix2pix's paired crop) runs after; it may return a tuple.
+        pass (carpedm20's epochs of batch_idxs * batch_size files). `transform(image, seed)`
+        (tf ops on one image, e.g. pix2pix's paired crop; `seed` a stateless seed pair of the
+        image's place in the stream) runs after; it may return a tuple.
 
         A repeated stream runs its batches across passes (all of the same size), except
         with `pass_batches`: each pass is batched on its own and ends with a short batch of
         the count mod batch_size images left (O-GAN's img_generator), so ceil(count /
-        batch_size) batches are exactly one pass."""
+        batch_size) batches are exactly one pass.
+
+        The stream is a function of its position: pass p's order is a stateless permutation
+        of (seed, p), each image's transform seed is (seed, its position), so the stream
+        from batch `start` on (a resumed run's) is the tail of the stream from batch 0,
+        found without reading what came before."""
         cache = self.prepare()
-        data = tf.data.Dataset.range(cache.count)
-        if shuffle:
-            data = data.shuffle(cache.count, seed=self.seed, reshuffle_each_iteration=True)
-        if per_pass is not None:
-            data = data.take(per_pass)
-        if repeat and not pass_batches:
-            data = data.repeat()
-        spec = self.spec
-        data = data.map(lambda i: spec.to_float(tf.ensure_shape(cache.image(i), spec.shape())),
-                        num_parallel_calls=tf.data.AUTOTUNE, deterministic=not shuffle)
-        if transform is not None:
-            data = data.map(transform, num_parallel_calls=tf.data.AUTOTUNE)
+        length = cache.count if per_pass is None else min(per_pass, cache.count)
         if pass_batches:
-            data = data.batch(batch_size)
-            return (data.repeat() if repeat else data).prefetch(tf.data.AUTOTUNE)
+            first_pass, skip = divmod(start, math.ceil(length / batch_size))
+            skip *= batch_size
+        else:
+            first_pass, skip = divmod(start * batch_size, length)
+        order = self._order(cache.count, length, shuffle, first_pass, skip)
+        spec, seed = self.spec, self.seed or 0
+
+        def load(index, position):
+            image = spec.to_float(tf.ensure_shape(cache.image(index), spec.shape()))
+            if transform is None:
+                return image
+            return transform(image, tf.stack([tf.constant(seed, tf.int64), position]))
+
+        def decoded(pairs):
+            return pairs.map(load, num_parallel_calls=tf.data.AUTOTUNE)
+        if pass_batches:
+            data = order(lambda pairs: decoded(pairs).batch(batch_size), repeat)
+            return data.prefetch(tf.data.AUTOTUNE)
+        data = decoded(order(lambda pairs: pairs, repeat))
         return data.batch(batch_size, drop_remainder=repeat).prefetch(tf.data.AUTOTUNE)
+
+    def _order(self, count, length, shuffle, first_pass, skip):
+        """order(each_pass, repeat): the passes from `first_pass` on (only pass 0 if not
+        repeat), each the (cache index, stream position) pairs of a permutation's first
+        `length` images (seed, pass) and given to `each_pass`, the first pass less its first
+        `skip` images."""
+        seed = tf.constant(self.seed or 0, tf.int64)
+
+        def one_pass(number):
+            indices = tf.range(length, dtype=tf.int64)
+            if shuffle:  # one op for the whole pass
+                indices = tf.random.experimental.index_shuffle(
+                    indices, tf.stack([seed, number]), count - 1)
+            pairs = tf.data.Dataset.from_tensor_slices((indices, number * length + tf.range(
+                length, dtype=tf.int64)))
+            return pairs.skip(tf.where(number == first_pass, tf.constant(skip, tf.int64), 0))
+
+        def order(each_pass, repeat):
+            passes = tf.data.Dataset.range(first_pass, first_pass + 1 if not repeat
+                                           else tf.int64.max)
+            return passes.flat_map(lambda number: each_pass(one_pass(number)))
+        return order
 
     def first(self, count):
         """The first `count` readable images (in shuffled-list order) as one float32 array."""
@@ -446,12 +481,13 @@ def image_folder(source, spec, batch_size, pattern=None, seed=None, **options):
     return folder
 
 
-def with_random(dataset, draw, seed):
+def with_random(dataset, draw, seed, start=0):
     """Each element of `dataset` extended by draw(element, seed_pair): a train step's random
     inputs (latents, sampled labels) drawn in the input pipeline with stateless ops from a
     seeded stream, so a distributed run splits them with the global batch (one device or
-    several draw the same values) and a run is reproducible from --seed."""
-    seeds = tf.data.Dataset.random(seed=seed).batch(2)
+    several draw the same values) and a run is reproducible from --seed. `dataset` starting
+    at element `start` of its stream (a resumed run) gets the seed pairs from `start` on."""
+    seeds = tf.data.Dataset.random(seed=seed).batch(2).skip(start)
     return tf.data.Dataset.zip((dataset, seeds)).map(draw, num_parallel_calls=tf.data.AUTOTUNE)
 
 
@@ -490,12 +526,18 @@ def _image_width(path):
 
 
 def paired_transform(which_direction="AtoB", lab_colorization=False, scale_size=286,
-                     crop_size=256, flip=True, seed=None):
-    """One decoded sRGB image in [0, 1] -> (inputs, targets) in [-1, 1], as pix2pix's
-    load_examples: A|B halves (or Lab L | ab), direction, then a random flip, an AREA
-    resize to scale_size and one random crop_size crop, all applied to inputs and targets
-    together (they are stacked on the channel axis), so the pair stays aligned."""
-    def transform(image):
+                     crop_size=256, flip=True, seed=0):
+    """transform(image, seed_pair): one decoded sRGB image in [0, 1] -> (inputs, targets) in
+    [-1, 1], as pix2pix's load_examples: A|B halves (or Lab L | ab), direction, then a
+    random flip, an AREA resize to scale_size and one random crop_size crop, all applied to
+    inputs and targets together (they are stacked on the channel axis), so the pair stays
+    aligned. The flip and crop are drawn with stateless ops from `seed_pair` (default
+    (seed, 0)): ImageFolder.dataset passes each image's place in the stream, so a resumed
+    run draws what the uninterrupted one drew."""
+    def transform(image, seed_pair=None):
+        if seed_pair is None:
+            seed_pair = tf.constant([seed, 0], tf.int64)
+        flip_seed, crop_seed = tf.unstack(tf.random.experimental.stateless_split(seed_pair, 2))
         if lab_colorization:
             a_images, b_images = preprocess_lab(rgb_to_lab(image))
         else:
@@ -506,11 +548,11 @@ def paired_transform(which_direction="AtoB", lab_colorization=False, scale_size=
         input_channels = inputs.shape[-1]
         both = tf.concat([inputs, targets], axis=-1)
         if flip:
-            both = tf.image.random_flip_left_right(both, seed=seed)
+            both = tf.image.stateless_random_flip_left_right(both, flip_seed)
         both = tf.image.resize(both, [scale_size, scale_size], method="area")
         if scale_size > crop_size:
-            offset = tf.cast(tf.floor(tf.random.uniform([2], 0, scale_size - crop_size + 1,
-                                                        seed=seed)), tf.int32)
+            offset = tf.cast(tf.floor(tf.random.stateless_uniform(
+                [2], crop_seed, 0, scale_size - crop_size + 1)), tf.int32)
             both = both[offset[0]:offset[0] + crop_size, offset[1]:offset[1] + crop_size]
         both = tf.ensure_shape(both, (crop_size, crop_size, None))
         return both[..., :input_channels], both[..., input_channels:]

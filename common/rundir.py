@@ -184,18 +184,20 @@ def step_folders(directory):
 
 
 def folder_counters(folder):
-    """(step, epoch) of a step folder: its counters.json, else state.json when it names the
-    folder, else the step from the name and epoch 0."""
+    """(step, epoch, batch) of a step folder: batch counts the steps done in the epoch
+    under way (0 at an epoch's end). From its counters.json, else state.json when it names
+    the folder, else the step from the name and epoch 0. A checkpoint written before the
+    batch was saved counts as saved at its epoch's start."""
     try:
         with open(os.path.join(folder, COUNTERS_FILE)) as f:
             counters = json.load(f)
-        return int(counters["step"]), int(counters["epoch"])
+        return int(counters["step"]), int(counters["epoch"]), int(counters.get("batch", 0))
     except (OSError, ValueError, KeyError, TypeError):
         pass
     state = read_state(os.path.dirname(folder))
     if state and state["folder"] == os.path.basename(folder):
-        return int(state.get("step", 0)), int(state.get("epoch", 0))
-    return int(os.path.basename(folder)[5:]), 0
+        return int(state.get("step", 0)), int(state.get("epoch", 0)), int(state.get("batch", 0))
+    return int(os.path.basename(folder)[5:]), 0, 0
 
 
 def newest_checkpoint(directory):

@@ -70,38 +70,50 @@ def steps_per_epoch(args, size, per_step):
 
 
 def training_data(args, folder):
-    """(tf.data dataset, steps per epoch, dataset size, sample inputs) from MNIST or from the
-    ImageFolder (decoded into its cache here). The sample inputs, (images, y or None), feed
-    carpedm20's [Sample] evaluation; None for the anime DCGAN and the WGAN."""
+    """(stream, steps per epoch, dataset size, sample inputs) from MNIST or from the
+    ImageFolder (decoded into its cache here). stream(start) is the tf.data dataset from
+    step `start` on (0 for a new run, the checkpoint's step for a resumed one). The sample
+    inputs, (images, y or None), feed carpedm20's [Sample] evaluation; None for the anime
+    DCGAN and the WGAN."""
     per_step = args.batch_size * (args.n_critic if args.arch == "wgan" else 1)
     if args.mnist:
         x, y = mnist_data(args)
         steps = steps_per_epoch(args, len(x), per_step)
         # The same batch_idxs slices, in the same order, every epoch (the remainder unused).
         used = steps * args.batch_size
-        data = tf.data.Dataset.from_tensor_slices((x[:used], y[:used]))
-        data = data.batch(args.batch_size, drop_remainder=True).repeat()
-        data = with_random(data, with_z(args.z_dim, args.z_dist), args.seed)
-        return data.prefetch(tf.data.AUTOTUNE), steps, len(x), \
-            (x[:args.batch_size], y[:args.batch_size])
+        slices = tf.data.Dataset.from_tensor_slices((x[:used], y[:used]))
+        slices = slices.batch(args.batch_size, drop_remainder=True).repeat()
+
+        def stream(start):
+            data = with_random(slices.skip(start % steps), with_z(args.z_dim, args.z_dist),
+                               args.seed, start)
+            return data.prefetch(tf.data.AUTOTUNE)
+        return stream, steps, len(x), (x[:args.batch_size], y[:args.batch_size])
     steps = steps_per_epoch(args, len(folder), per_step)
     folder.check_readable(os.path.join(args.data_dir, args.dataset))
     if args.arch == "wgan":
-        # flow_from_directory: a reshuffled pass over every image per epoch; n_critic
-        # batches per step, stacked on axis 1 so a strategy splits the batch axis.
-        data = with_random(folder.dataset(args.batch_size), wgan_rotation, args.seed)
-        data = data.batch(args.n_critic)
-        data = data.map(lambda real: tf.transpose(real, [1, 0, 2, 3, 4]))
-        data = with_random(data, with_critic_noise(args.z_dim), args.seed)
+        def stream(start):
+            # flow_from_directory: a reshuffled pass over every image per epoch; n_critic
+            # batches per step, stacked on axis 1 so a strategy splits the batch axis.
+            first = start * args.n_critic
+            data = with_random(folder.dataset(args.batch_size, start=first), wgan_rotation,
+                               args.seed, first)
+            data = data.batch(args.n_critic)
+            data = data.map(lambda real: tf.transpose(real, [1, 0, 2, 3, 4]))
+            data = with_random(data, with_critic_noise(args.z_dim), args.seed, start)
+            return data.prefetch(tf.data.AUTOTUNE)
     else:
-        # carpedm20 reshuffled the file list every epoch and used its first batch_idxs
-        # batches; Anime_GAN's DataLoader likewise drew a fresh permutation per epoch.
-        data = folder.dataset(args.batch_size, per_pass=steps * args.batch_size)
-        data = with_random(data, with_z(args.z_dim, args.z_dist), args.seed)
+        def stream(start):
+            # carpedm20 reshuffled the file list every epoch and used its first batch_idxs
+            # batches; Anime_GAN's DataLoader likewise drew a fresh permutation per epoch.
+            data = folder.dataset(args.batch_size, per_pass=steps * args.batch_size,
+                                  start=start)
+            data = with_random(data, with_z(args.z_dim, args.z_dist), args.seed, start)
+            return data.prefetch(tf.data.AUTOTUNE)
     # carpedm20's [Sample] inputs: self.data[0:sample_num] of the list __init__ shuffled once,
     # before train() reshuffled it for the first epoch (the anime and WGAN scripts had none).
     sample_real = (folder.first(args.batch_size), None) if args.arch == "dcgan" else None
-    return data.prefetch(tf.data.AUTOTUNE), steps, len(folder), sample_real
+    return stream, steps, len(folder), sample_real
 
 
 # ---- training ----
@@ -143,11 +155,13 @@ class EpochLossFiles(keras.callbacks.Callback):
     generate_loss.txt ("loss_G:{v} ") and discriminator_loss.txt ("loss_D:{v} "); at the end
     logging.png plots both against the epoch."""
 
-    def __init__(self, directory):
+    def __init__(self, directory, epochs_done=0):
         super().__init__()
         self.paths = {"generate": os.path.join(directory, "generate_loss.txt"),
                       "discriminator": os.path.join(directory, "discriminator_loss.txt")}
         self.plot_path = os.path.join(directory, "logging.png")
+        for path in self.paths.values():  # lines past the checkpoint (a killed run's) go
+            keep_lines(path, epochs_done)
 
     def on_epoch_end(self, epoch, logs=None):
         for (name, path), key in zip(self.paths.items(), ("G", "D")):
@@ -166,6 +180,16 @@ class EpochLossFiles(keras.callbacks.Callback):
         ax.legend()
         fig.savefig(self.plot_path)
         plt.close(fig)
+
+
+def keep_lines(path, count):
+    """Cut the text file at `path` (if any) to its first `count` lines."""
+    if os.path.exists(path):
+        with open(path) as f:
+            lines = f.readlines()
+        if len(lines) > count:
+            with open(path, "w") as f:
+                f.writelines(lines[:count])
 
 
 def sample_grid(gan, args, sample_real, initial_step):
@@ -215,7 +239,7 @@ def training_callbacks(gan, args, steps, sample_real, checkpoint, extractor=None
         generate = lambda z: sample_images(gan, args, z)  # noqa: E731
         if args.arch == "anime":  # every --sample_freq epochs: saved/img/{epoch}.png
             schedule = dict(every_epochs=args.sample_freq)
-            callbacks.append(EpochLossFiles(args.output_dir))
+            callbacks.append(EpochLossFiles(args.output_dir, checkpoint.epoch))
         else:  # every --sample_freq steps, step 0 included: saved/img/{step}.png
             schedule = every_sample_steps
             callbacks.append(ProgressLine(args, steps, checkpoint.step))
@@ -251,7 +275,7 @@ def main(argv=None):
         rundir.prepare_output_dir(args, NETWORK_OPTIONS, args.checkpoint_dir)
         if folder:
             folder.cache_dir = os.path.join(args.output_dir, "cache")
-        data, steps, size, sample_real = training_data(args, folder)
+        stream, steps, size, sample_real = training_data(args, folder)
     checkpoint_dir = os.path.join(args.output_dir, args.checkpoint_dir)
     print(cli.startup_line(args, strategy, size))
     with strategy.scope():
@@ -262,7 +286,7 @@ def main(argv=None):
     loaded = load_checkpoint(checkpoint)
     if args.train:
         # The anime DCGAN's tqdm bar becomes Keras' progress bar (that batch's losses).
-        fit_resumable(gan, data, checkpoint, args.epoch, steps_per_epoch=steps,
+        fit_resumable(gan, stream, checkpoint, args.epoch, steps_per_epoch=steps,
                       verbose=1 if args.arch == "anime" else 0, shuffle=False,
                       callbacks=training_callbacks(gan, args, steps, sample_real, checkpoint,
                                                    extractor))

@@ -20,11 +20,11 @@ from ogan_keras.run import (INTERPOLATION_PAIRS, INTERPOLATION_STEPS, METRICS, N
                             interpolation_grid, parse_options, reconstruction_grid)
 
 
-def with_latents(images, z_dim, seed):
+def with_latents(images, z_dim, seed, start=0):
     """Each batch with its own z ~ N(0, 1), as the script's generator yielded [X, Z]."""
     def draw(x, seed_pair):
         return x, tf.random.stateless_normal((tf.shape(x)[0], z_dim), seed=seed_pair)
-    return with_random(images, draw, seed)
+    return with_random(images, draw, seed, start)
 
 
 def callbacks(args, gan, folder, checkpoint, extractor=None):
@@ -68,9 +68,6 @@ def main(argv=None):
     rundir.prepare_output_dir(args, NETWORK_OPTIONS)
     folder.cache_dir = os.path.join(args.output_dir, "cache")
     folder.check_readable(args.data)
-    # The script's img_generator: every pass reshuffles the list and ends with a short batch
-    # of the images left over; an epoch (steps_per_epoch = ceil(N / batch_size)) is one pass.
-    data = folder.dataset(args.batch_size, pass_batches=True)
     print(cli.startup_line(args, strategy, len(folder)))
     with strategy.scope():
         gan = build_gan(args)
@@ -82,8 +79,12 @@ def main(argv=None):
     if checkpoint.restore():
         print(f"resuming from {checkpoint.directory} at step {checkpoint.step}")
     steps = args.steps_per_epoch or math.ceil(folder.prepare().count / args.batch_size)
-    fit_resumable(gan, with_latents(data, args.z_dim, args.seed), checkpoint, args.epochs,
-                  steps_per_epoch=steps, shuffle=False,
+    # The script's img_generator: every pass reshuffles the list and ends with a short batch
+    # of the images left over; an epoch (steps_per_epoch = ceil(N / batch_size)) is one pass.
+    def stream(start):
+        images = folder.dataset(args.batch_size, pass_batches=True, start=start)
+        return with_latents(images, args.z_dim, args.seed, start)
+    fit_resumable(gan, stream, checkpoint, args.epochs, steps_per_epoch=steps, shuffle=False,
                   callbacks=callbacks(args, gan, folder, checkpoint, extractor))
     if folder.skipped:
         print(f"skipped {len(folder.skipped)} unreadable images of {len(folder)}")

@@ -69,8 +69,7 @@ class TrainingReport(StepCallback):
         if self.should(self.args.progress_freq):
             self.progress(logs)
         if self.should(self.args.save_freq):
-            print("saving model")
-            self.checkpoint.save()
+            print("saving model")  # the Checkpoint saves, after every other callback
         if self.step >= self.max_steps:
             self.model.stop_training = True
 
@@ -132,6 +131,7 @@ def restore_for_training(args, checkpoint, steps_per_epoch):
                         "checkpoints/state.json); point it at a training run's --output_dir")
     print("loading model from checkpoint")
     checkpoint.step, checkpoint.epoch = source.step, source.epoch
+    checkpoint.previous_step, checkpoint.epoch_start = source.step, source.epoch_start
     return checkpoint.step + planned
 
 
@@ -143,7 +143,7 @@ def train(args, paths, model):
     checkpoint = Checkpoint(os.path.join(args.output_dir, "checkpoints"),
                             {"generator": model.generator, "discriminator": model.discriminator},
                             {"d_optimizer": model.d_optimizer, "g_optimizer": model.g_optimizer},
-                            at_epoch_end=False,
+                            every_steps=args.save_freq or None, at_epoch_end=False,
                             extra={"loss_averages": list(model.averages.values())})
     max_steps = restore_for_training(args, checkpoint, steps_per_epoch)
     if checkpoint.step >= max_steps:
@@ -151,7 +151,6 @@ def train(args, paths, model):
         return model
     folder, transform = examples(args, paths)
     folder.check_readable(args.input_dir)
-    data = folder.dataset(args.batch_size, transform=transform)
     display = fixed_examples(args, paths, args.batch_size)
     report = TrainingReport(args, model, checkpoint, display, steps_per_epoch, max_steps)
     history = LossHistory(args.output_dir, every_steps=args.progress_freq, title="pix2pix",
@@ -165,9 +164,14 @@ def train(args, paths, model):
     # The GIF follows the first display example's outputs (written every --display_freq).
     gif = SampleGif(os.path.join(args.output_dir, "images", f"*-{display[0][0]}-outputs.png"),
                     os.path.join(args.output_dir, "evolution.gif"))
-    epochs = checkpoint.epoch + math.ceil((max_steps - checkpoint.step) / steps_per_epoch)
-    fit_resumable(model, data, checkpoint, epochs, steps_per_epoch=steps_per_epoch, verbose=0,
-                  shuffle=False, callbacks=[checkpoint, history, *evaluation, report, gif])
+    # the epochs (the one under way included) that hold the steps left
+    left = max_steps - checkpoint.step + checkpoint.done_in_epoch
+    epochs = checkpoint.epoch + math.ceil(left / steps_per_epoch)
+    def stream(start):
+        return folder.dataset(args.batch_size, transform=transform, start=start)
+    fit_resumable(model, stream, checkpoint, epochs, steps_per_epoch=steps_per_epoch,
+                  verbose=0, shuffle=False,
+                  callbacks=[checkpoint, history, *evaluation, report, gif])
     if checkpoint.saved_step != checkpoint.step:
         checkpoint.save()
     if folder.skipped:

@@ -63,7 +63,7 @@ def dcgan(data_dir):
         c_dim=1,
         gf_dim=4, df_dim=4, gfc_dim=16, dfc_dim=16, output_height=28, output_width=28,
         g_steps=2, learning_rate=2e-4, beta1=0.5, jit_compile=False, steps_per_execution=1)
-    data = training_data(args, None)[0]
+    data = training_data(args, None)[0](0)
     return lambda: build_gan(args), data, "dcgan_tf.gan"
 
 

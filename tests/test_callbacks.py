@@ -3,6 +3,7 @@ import os
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from PIL import Image
 
 from common.callbacks import LossHistory, SampleGif, SampleGrid, fixed_latents, read_history
@@ -56,8 +57,9 @@ def run(directory, epochs):
                             {"d_optimizer": model.d_optimizer, "g_optimizer": model.g_optimizer})
     resumed = checkpoint.restore()
     data = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
-    fit_resumable(model, data, checkpoint, epochs, batch_size=2, verbose=0,
-                  callbacks=[checkpoint])
+    batches = tf.data.Dataset.from_tensor_slices(data).batch(2).repeat()
+    fit_resumable(model, lambda start: batches.skip(start % 2), checkpoint, epochs,
+                  steps_per_epoch=2, verbose=0, callbacks=[checkpoint])
     return model, checkpoint, resumed
 
 

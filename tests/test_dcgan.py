@@ -289,7 +289,7 @@ def test_mnist_batches_are_the_same_slices_every_epoch(tmp_path):
                              "--batch_size", "2"])
     data, steps, size, first = train.training_data(args, None)
     assert (steps, size) == (10, 21)
-    batches = [x.numpy() for x, _, _ in data.take(2 * steps)]  # (images, y, z)
+    batches = [x.numpy() for x, _, _ in data(0).take(2 * steps)]  # (images, y, z)
     for i in range(steps):
         np.testing.assert_array_equal(batches[i], batches[steps + i])
     np.testing.assert_array_equal(batches[0], first[0])

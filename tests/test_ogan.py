@@ -192,7 +192,7 @@ def test_data_stream_is_the_scripts_img_generator(tmp_path, monkeypatch):
                 "--output-dir", str(tmp_path / "run")])
     assert seen["steps_per_epoch"] == 3
     assert saved_counters(tmp_path / "run" / "checkpoints") == (3, 1)
-    batches = [(np.asarray(x), np.asarray(z)) for x, z in seen["data"].take(9)]
+    batches = [(np.asarray(x), np.asarray(z)) for x, z in seen["data"](0).take(9)]
     assert [len(x) for x, _ in batches] == [4, 4, 2] * 3
     assert all(z.shape == (len(x), 16) for x, z in batches)
     everything = image_folder(str(tmp_path / "faces"), image_spec(32), 4).first(10)

@@ -4,6 +4,7 @@ The command-line cases run the real `python -m ...` in a subprocess."""
 import json
 import os
 import random
+import re
 import resource
 import signal
 import subprocess
@@ -230,7 +231,10 @@ def test_ctrl_c_at_random_moments_exits_130_and_resumes(tmp_path, tiny_mnist):
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=120)
         assert process.returncode == 130, err[-2000:]
-        assert "Traceback" not in err and "interrupted: checkpoint saved" in err
+        # the first Ctrl-C stops after the step under way and saves it; a second one before
+        # that step's end stops at once, keeping the last checkpoint
+        assert "Traceback" not in err and ("interrupted: checkpoint saved" in err or
+                                           "stopped at once: the checkpoint of step" in err)
         previous, _ = saved_counters(out / "checkpoints")
         assert restore_dcgan(out)[1].step == previous
     step, epoch = saved_counters(out / "checkpoints")
@@ -338,30 +342,73 @@ def test_full_disk_keeps_the_previous_checkpoint(tmp_path, mnist_dir):
 
 # SIGKILL at random points
 
-def test_sigkill_at_random_points_always_leaves_a_loadable_checkpoint(tmp_path, tiny_mnist):
-    out = tmp_path / "run"
+def last_step_printed(log_path):
+    """The step of the last "Epoch: [e/E] [idx/batches]" line a dcgan run printed (its
+    per-step progress, printed before that step's checkpoint is written)."""
+    with open(log_path) as f:
+        found = re.findall(r"^Epoch: \[\s*(\d+)/\s*\d+\] \[\s*(\d+)/", f.read(), re.M)
+    epoch, index = (int(n) for n in found[-1]) if found else (0, -1)
+    return epoch * 10 + index + 1  # tiny_mnist: 10 steps an epoch
+
+
+def wait_for_a_write(checkpoint_dir, timeout=60):
+    """Until a checkpoint is being written (its .partial- folder exists), polled fast."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if any(name.startswith(".partial-") for name in os.listdir(checkpoint_dir)):
+            return True
+        time.sleep(0.001)
+    return False
+
+
+def test_sigkill_at_random_moments_resumes_bit_for_bit(tmp_path, tiny_mnist):
+    """Bounded soak: a 6-epoch run (60 steps, a checkpoint after each) killed with SIGKILL
+    three times, at random moments and once while a checkpoint is being written, and
+    stopped once with Ctrl-C, each time run again: it ends equal bit for bit to the run
+    that was never stopped, and no kill loses more than the step since the last save."""
+    from test_resume import assert_same_bits
+    epochs = 6
+    straight = run("dcgan_tf.train", *dcgan_args(tiny_mnist, tmp_path / "straight", epochs))
+    assert straight.returncode == 0, straight.stderr[-2000:]
+    out, log = tmp_path / "run", tmp_path / "run.log"
     rng = random.Random(7)
     previous = 0
-    for _ in range(3):
-        process = start("dcgan_tf.train", *dcgan_args(tiny_mnist, out, 500))
-        wait_for_a_save_after(out / "checkpoints", previous)
-        time.sleep(rng.uniform(0.0, 1.0))
-        process.kill()
-        process.wait()
+    for stop in ("kill", "kill during a write", "ctrl-c", "kill"):
+        with open(log, "w") as printed:
+            process = subprocess.Popen(
+                command("dcgan_tf.train", *dcgan_args(tiny_mnist, out, epochs)), cwd=ROOT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1", "CUDA_VISIBLE_DEVICES": ""},
+                stdout=printed, stderr=subprocess.DEVNULL, text=True,
+                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+            wait_for_a_save_after(out / "checkpoints", previous)
+            if stop == "kill during a write":
+                assert wait_for_a_write(out / "checkpoints")
+            else:
+                time.sleep(rng.uniform(0.0, 0.5))
+            process.send_signal(signal.SIGINT if stop == "ctrl-c" else signal.SIGKILL)
+            process.wait(timeout=120)
+        assert process.returncode == (130 if stop == "ctrl-c" else -signal.SIGKILL), stop
+        reached = last_step_printed(log)
         gan, checkpoint = restore_dcgan(out)
-        assert checkpoint.step > previous
+        assert reached - 1 <= checkpoint.step <= reached, (stop, reached, checkpoint.step)
         assert int(gan.d_optimizer.iterations) == checkpoint.step
         assert int(gan.g_optimizer.iterations) == 2 * checkpoint.step  # carpedm20's 2 G steps
+        assert checkpoint.step > previous
         previous = checkpoint.step
-    _, epoch = saved_counters(out / "checkpoints")
-    result = run("dcgan_tf.train", *dcgan_args(tiny_mnist, out, epoch + 1))
+    assert previous < 10 * epochs  # every stop came before the run's end
+    result = run("dcgan_tf.train", *dcgan_args(tiny_mnist, out, epochs))
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"at step {previous}\n [*] Load SUCCESS" in result.stdout
-    final, _ = saved_counters(out / "checkpoints")
+    assert_same_bits(tmp_path / "straight", out)
     # the newest checkpoint and the one before it (resume's fall-back), nothing else
     names = sorted(os.listdir(out / "checkpoints"))
-    assert names[0] == "state.json" and names[-1] == f"step-{final:09d}", names
+    assert names[0] == "state.json" and names[-1] == f"step-{10 * epochs:09d}", names
     assert len(names) == 3 and names[1].startswith("step-"), names
+    # history.csv: one row per step, none twice although killed runs wrote rows past
+    # their last checkpoint
+    steps = [int(row.split(",")[1]) for row in
+             (out / "history.csv").read_text().strip().splitlines()[1:]]
+    assert steps == sorted(set(steps))
 
 
 def truncate(path, fraction=3):
@@ -384,12 +431,12 @@ def test_damaged_checkpoints_fall_back_to_the_newest_intact_one(tmp_path, tiny_m
         and "discriminator.weights.h5" in warning[0], warning
     assert "at step 9\n" in result.stdout
     assert (checkpoints / "damaged-step-000000010" / "discriminator.weights.h5").exists()
-    assert saved_counters(checkpoints) == (29, 2)  # step 9 was inside epoch 1: it runs again
+    assert saved_counters(checkpoints) == (20, 2)  # step 9 was inside epoch 1: its last step
     # state.json garbage: the step folders say where the run stood
     (checkpoints / "state.json").write_text("{not json")
     result = run("dcgan_tf.train", *dcgan_args(tiny_mnist, out, 3))
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "at step 29\n" in result.stdout and saved_counters(checkpoints) == (39, 3)
+    assert "at step 20\n" in result.stdout and saved_counters(checkpoints) == (30, 3)
     # nothing intact left: one error line naming --fresh, every folder kept
     for folder in checkpoints.glob("step-*"):
         truncate(folder / "generator.weights.h5")
