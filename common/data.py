@@ -278,7 +278,8 @@ class ImageFolder:
             skip *= batch_size
         else:
             first_pass, skip = divmod(start * batch_size, length)
-        order = self._order(cache.count, length, shuffle, first_pass, skip)
+        passes = tf.data.Dataset.range(first_pass, tf.int64.max if repeat else first_pass + 1)
+        one_pass = self._pass_order(cache.count, length, shuffle, first_pass, skip)
         spec, seed = self.spec, self.seed or 0
 
         def load(index, position):
@@ -290,16 +291,15 @@ class ImageFolder:
         def decoded(pairs):
             return pairs.map(load, num_parallel_calls=tf.data.AUTOTUNE)
         if pass_batches:
-            data = order(lambda pairs: decoded(pairs).batch(batch_size), repeat)
+            data = passes.flat_map(lambda number: decoded(one_pass(number)).batch(batch_size))
             return data.prefetch(tf.data.AUTOTUNE)
-        data = decoded(order(lambda pairs: pairs, repeat))
+        data = decoded(passes.flat_map(one_pass))
         return data.batch(batch_size, drop_remainder=repeat).prefetch(tf.data.AUTOTUNE)
 
-    def _order(self, count, length, shuffle, first_pass, skip):
-        """order(each_pass, repeat): the passes from `first_pass` on (only pass 0 if not
-        repeat), each the (cache index, stream position) pairs of a permutation's first
-        `length` images (seed, pass) and given to `each_pass`, the first pass less its first
-        `skip` images."""
+    def _pass_order(self, count, length, shuffle, first_pass, skip):
+        """one_pass(number): the (cache index, place in the stream) pairs of pass `number`,
+        the first `length` images of a permutation drawn from (seed, number), pass
+        `first_pass` less its first `skip` images."""
         seed = tf.constant(self.seed or 0, tf.int64)
 
         def one_pass(number):
@@ -307,15 +307,10 @@ class ImageFolder:
             if shuffle:  # one op for the whole pass
                 indices = tf.random.experimental.index_shuffle(
                     indices, tf.stack([seed, number]), count - 1)
-            pairs = tf.data.Dataset.from_tensor_slices((indices, number * length + tf.range(
-                length, dtype=tf.int64)))
+            places = number * length + tf.range(length, dtype=tf.int64)
+            pairs = tf.data.Dataset.from_tensor_slices((indices, places))
             return pairs.skip(tf.where(number == first_pass, tf.constant(skip, tf.int64), 0))
-
-        def order(each_pass, repeat):
-            passes = tf.data.Dataset.range(first_pass, first_pass + 1 if not repeat
-                                           else tf.int64.max)
-            return passes.flat_map(lambda number: each_pass(one_pass(number)))
-        return order
+        return one_pass
 
     def first(self, count):
         """The first `count` readable images (in shuffled-list order) as one float32 array."""
