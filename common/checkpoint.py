@@ -124,6 +124,11 @@ class Checkpoint(StepCallback):
                  for name, network in self.networks.items() if seed_states(network)}
         return {**states, **seeds, **self.extra}
 
+    def set_counters(self, step, epoch, done_in_epoch=0):
+        """Stand at global step `step`, `done_in_epoch` steps into epoch `epoch` (0-based)."""
+        self.step = self.previous_step = step
+        self.epoch, self.epoch_start = epoch, step - done_in_epoch
+
     @property
     def done_in_epoch(self):
         """Steps done in the epoch under way (0 at an epoch's end)."""
@@ -150,8 +155,7 @@ class Checkpoint(StepCallback):
                       "starts afresh", file=sys.stderr)
                 continue
             self._restore_variables(path, name, variables)
-        self.step, self.epoch, batch = rundir.folder_counters(folder)
-        self.previous_step, self.epoch_start = self.step, self.step - batch
+        self.set_counters(*rundir.folder_counters(folder))
         self.saved_step = self.step
         if os.path.basename(folder) != (rundir.read_state(self.directory) or {}).get("folder"):
             self._point_at(os.path.basename(folder))

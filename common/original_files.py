@@ -408,6 +408,6 @@ def write_run(output_dir, options, networks, optimizers, step=0, epoch=0, extra=
     options.output_dir = output_dir
     rundir.write_options(output_dir, options)
     checkpoint = Checkpoint(checkpoints, networks, optimizers, extra=extra)
-    checkpoint.step, checkpoint.epoch = step, epoch
+    checkpoint.set_counters(step, epoch)  # an epoch starts at the imported step
     checkpoint.save()
     return checkpoint

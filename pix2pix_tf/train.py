@@ -130,8 +130,7 @@ def restore_for_training(args, checkpoint, steps_per_epoch):
         raise UserError(f"--checkpoint {args.checkpoint} holds no checkpoint (no "
                         "checkpoints/state.json); point it at a training run's --output_dir")
     print("loading model from checkpoint")
-    checkpoint.step, checkpoint.epoch = source.step, source.epoch
-    checkpoint.previous_step, checkpoint.epoch_start = source.step, source.epoch_start
+    checkpoint.set_counters(source.step, source.epoch, source.done_in_epoch)
     return checkpoint.step + planned
 
 
