@@ -54,15 +54,19 @@ def test_the_gpu_script_runs_at_a_tiny_size_and_rewrites_its_section(tmp_path):
     command = [sys.executable, "-m", "bench.gpu", "--tiny", "--programs", "dcgan,acgan",
                "--steps", "2", "--runs", "1", "--images", "8", "--readme", str(readme)]
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
-    for _ in range(2):
-        result = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True,
-                                timeout=600)
+
+    def rows(*budget):
+        result = subprocess.run(command + list(budget), cwd=root, env=env,
+                                capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, result.stderr[-3000:]
-    text = readme.read_text()
-    assert text.startswith("# Benchmarks\n\nkept\n") and text.count("bench.gpu: start") == 1
-    rows = [line for line in text.splitlines() if line.startswith(("| dcgan", "| acgan"))]
-    assert len(rows) == 2
-    for row in rows:
-        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        text = readme.read_text()
+        assert text.startswith("# Benchmarks\n\nkept\n") and text.count("bench.gpu: start") == 1
+        assert "### CPU (" in text
+        lines = [line for line in text.splitlines() if line.startswith(("| dcgan", "| acgan"))]
+        assert len(lines) == 2
+        return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines]
+    for cells in rows():
         assert len(cells) == 7 and all(float(cell.split()[0]) > 0 for cell in cells[1:])
-    assert "### CPU (" in text
+    # a second run replaces the section; with no time budget it measures nothing
+    for cells in rows("--budget-s", "0"):
+        assert cells[1:] == ["skipped (time)"] * 6
