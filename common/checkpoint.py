@@ -120,8 +120,8 @@ class Checkpoint(StepCallback):
     def states(self):
         """{file stem: variables} of everything besides the networks' weights."""
         states = {name: optimizer.variables for name, optimizer in self.optimizers.items()}
-        seeds = {f"{name}_seeds": seed_states(network)
-                 for name, network in self.networks.items() if seed_states(network)}
+        seeds = {f"{name}_seeds": seeds for name, network in self.networks.items()
+                 if (seeds := seed_states(network))}
         return {**states, **seeds, **self.extra}
 
     def set_counters(self, step, epoch, done_in_epoch=0):
@@ -235,8 +235,8 @@ class Checkpoint(StepCallback):
     def on_epoch_end(self, epoch, logs=None):
         # An epoch cut short (pix2pix's --max_steps sets stop_training) is still under way.
         steps = (self.params or {}).get("steps")
-        if steps is None or self.step - self.epoch_start >= steps + self.resumed_batches:
-            self.epoch, self.epoch_start = epoch + 1, self.step  # a save now is at batch 0
+        if steps is None or self.done_in_epoch >= steps + self.resumed_batches:
+            self.set_counters(self.step, epoch + 1)  # a save now is at batch 0
         super().on_epoch_end(epoch, logs)
 
 
@@ -287,7 +287,7 @@ def fit_resumable(model, stream, checkpoint, epochs, steps_per_epoch, callbacks=
 
 def _fit(model, stream, checkpoint, epochs, steps_per_epoch, callbacks, **fit_kwargs):
     if checkpoint.done_in_epoch >= steps_per_epoch:  # --steps-per-epoch smaller than before
-        checkpoint.epoch, checkpoint.epoch_start = checkpoint.epoch + 1, checkpoint.step
+        checkpoint.set_counters(checkpoint.step, checkpoint.epoch + 1)
     if checkpoint.done_in_epoch and checkpoint.epoch < epochs:
         step_callbacks = [c for c in callbacks if isinstance(c, StepCallback)]
         for callback in step_callbacks:

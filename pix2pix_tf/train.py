@@ -46,7 +46,7 @@ class TrainingReport(StepCallback):
 
     def __init__(self, args, model, checkpoint, display, steps_per_epoch, max_steps):
         super().__init__(checkpoint.step)
-        self.args, self.gan, self.checkpoint, self.display = args, model, checkpoint, display
+        self.args, self.gan, self.display = args, model, display
         self.spe, self.max_steps = steps_per_epoch, max_steps
         self.start_step, self.start = checkpoint.step, time.time()
 

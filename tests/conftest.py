@@ -56,6 +56,17 @@ def write_mnist_dir(directory, n_train=60, n_test=20, gz=False, seed=0):
     return directory
 
 
+def write_pairs(directory, count):
+    """pix2pix A|B pairs, 512x256, whose B half is 255 - A."""
+    os.makedirs(directory, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        a = rng.integers(0, 256, (256, 256, 3), dtype=np.uint8)
+        Image.fromarray(np.concatenate([a, 255 - a], axis=1)).save(
+            os.path.join(directory, f"{i}.png"))
+    return directory
+
+
 def saved_counters(checkpoint_dir):
     """(step, epoch) of the current checkpoint in checkpoint_dir."""
     with open(os.path.join(checkpoint_dir, "state.json")) as f:

@@ -9,7 +9,7 @@ from PIL import Image
 
 from common.checkpoint import Checkpoint
 from common.data import paired_transform
-from conftest import saved_counters
+from conftest import saved_counters, write_pairs
 from pix2pix_tf import infer, process, train
 from pix2pix_tf.gan import EPS, Pix2Pix, generator_losses, pix2pix_losses
 from pix2pix_tf.model import (AlwaysOnDropout, BatchStatsNormalization, build_discriminator,
@@ -74,17 +74,6 @@ def test_random_flip_resize_crop_keep_the_pair_aligned(seed):
     np.testing.assert_allclose(targets.numpy(), -inputs.numpy(), atol=1e-5)
     inputs, targets = paired_transform("BtoA", scale_size=286, flip=True, seed=seed)(pair)
     np.testing.assert_allclose(targets.numpy(), -inputs.numpy(), atol=1e-5)
-
-
-def write_pairs(directory, count):
-    """A|B pairs, 512x256, whose B half is 255 - A."""
-    os.makedirs(directory, exist_ok=True)
-    rng = np.random.default_rng(0)
-    for i in range(count):
-        a = rng.integers(0, 256, (256, 256, 3), dtype=np.uint8)
-        Image.fromarray(np.concatenate([a, 255 - a], axis=1)).save(
-            os.path.join(directory, f"{i}.png"))
-    return directory
 
 
 def referenced_images_exist(output_dir):

@@ -34,12 +34,13 @@ def run(module, *argv, timeout=120, **kwargs):
                           text=True, timeout=timeout, **kwargs)
 
 
-def start(module, *argv, stderr=None):
+def start(module, *argv, stderr=None, stdout=None):
     """A background run. SIGINT is reset to its default in the child: a runner that starts
     jobs in the background hands them SIGINT ignored, and Python would keep ignoring it."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "CUDA_VISIBLE_DEVICES": ""}
     return subprocess.Popen(command(module, *argv), cwd=ROOT, env=env, text=True,
-                            stdout=subprocess.DEVNULL, stderr=stderr or subprocess.DEVNULL,
+                            stdout=stdout or subprocess.DEVNULL,
+                            stderr=stderr or subprocess.DEVNULL,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
@@ -375,11 +376,8 @@ def test_sigkill_at_random_moments_resumes_bit_for_bit(tmp_path, tiny_mnist):
     previous = 0
     for stop in ("kill", "kill during a write", "ctrl-c", "kill"):
         with open(log, "w") as printed:
-            process = subprocess.Popen(
-                command("dcgan_tf.train", *dcgan_args(tiny_mnist, out, epochs)), cwd=ROOT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1", "CUDA_VISIBLE_DEVICES": ""},
-                stdout=printed, stderr=subprocess.DEVNULL, text=True,
-                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+            process = start("dcgan_tf.train", *dcgan_args(tiny_mnist, out, epochs),
+                            stdout=printed)
             wait_for_a_save_after(out / "checkpoints", previous)
             if stop == "kill during a write":
                 assert wait_for_a_write(out / "checkpoints")

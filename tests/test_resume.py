@@ -15,21 +15,9 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import write_images, write_mnist_dir
+from conftest import write_images, write_mnist_dir, write_pairs
 
 STEPS = 6  # two epochs of three steps
-
-
-def write_pairs(directory, count):
-    """pix2pix A|B pairs, 512x256 (B = 255 - A)."""
-    from PIL import Image
-    os.makedirs(directory, exist_ok=True)
-    rng = np.random.default_rng(0)
-    for i in range(count):
-        a = rng.integers(0, 256, (256, 256, 3), dtype=np.uint8)
-        Image.fromarray(np.concatenate([a, 255 - a], axis=1)).save(
-            os.path.join(directory, f"{i}.png"))
-    return directory
 
 
 def acgan(data, out, epochs):
