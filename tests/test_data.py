@@ -1,4 +1,6 @@
+import io
 import os
+import struct
 
 import numpy as np
 import pytest
@@ -143,10 +145,45 @@ def photo_files(tmp_path):
 ])
 def test_tensorflow_decoding_matches_pil(photo_files, spec, tolerance):
     for path in photo_files:
-        tf_image = np.asarray(spec.decode(path)).astype(int)
         pil_image = spec.read(path).astype(int)
-        assert tf_image.shape == pil_image.shape, path
-        assert np.abs(tf_image - pil_image).max() <= tolerance, path
+        # the branch-free JPEG path (decode(jpeg=True)) for the JPEGs, as the cache takes them
+        for jpeg in (False, True) if path.endswith(".jpg") else (False,):
+            tf_image = np.asarray(spec.decode(path, jpeg)).astype(int)
+            assert tf_image.shape == pil_image.shape, path
+            assert np.abs(tf_image - pil_image).max() <= tolerance, (path, jpeg)
+
+
+def jpeg_claiming(path, height, width):
+    """A real JPEG whose frame header (SOF0) announces height x width."""
+    buffer = io.BytesIO()
+    Image.fromarray(photo_like((16, 16))).save(buffer, "JPEG")
+    data = bytearray(buffer.getvalue())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5:sof + 9] = struct.pack(">HH", height, width)
+    path.write_bytes(bytes(data))
+
+
+def test_the_cache_reads_what_a_jpeg_name_hides_and_skips_what_no_reader_takes(tmp_path,
+                                                                                capsys):
+    """The cache decodes files named .jpg without looking at their format: a PNG so named
+    gets its pixels all the same (PIL's retry); a JPEG smaller than the crop, or announcing
+    more pixels than Pillow's limit, is skipped with one warning naming it."""
+    spec = ImageSpec(crop=(12, 12), size=(8, 8))
+    write_images(str(tmp_path), 3, size=(16, 16), ext="jpg")
+    Image.fromarray(photo_like((16, 16))).save(tmp_path / "png_inside.jpg", "PNG")
+    Image.fromarray(photo_like((10, 10))).save(tmp_path / "small.jpg")
+    jpeg_claiming(tmp_path / "bomb.jpg", 60000, 60000)
+    paths = list_images(str(tmp_path))
+    folder = ImageFolder(paths, spec, seed=0)
+    cache = folder.prepare()
+    assert cache.count == 4
+    assert sorted(os.path.basename(p) for p in folder.skipped) == ["bomb.jpg", "small.jpg"]
+    err = capsys.readouterr().err
+    assert "pixels" in [line for line in err.splitlines() if "bomb.jpg" in line][0]
+    position = [p for p in folder.paths if p not in folder.skipped].index(
+        str(tmp_path / "png_inside.jpg"))
+    np.testing.assert_array_equal(cache.image(position).numpy(),
+                                  spec.read(str(tmp_path / "png_inside.jpg")))
 
 
 def test_a_file_tensorflow_cannot_decode_falls_back_to_pil(tmp_path, capsys):
