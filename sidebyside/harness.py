@@ -82,6 +82,10 @@ def parse_args(argv):
     group.add_argument("--inception-weights", default=None)
     group.add_argument("--num-samples", type=cli.positive_int, default=1000,
                        help="samples of each program scored")
+    group.add_argument("--held-out", default=None,
+                       help="pix2pix: a folder of A|B pairs neither program trained on, scored "
+                            "by PSNR and SSIM (default: the pairs of --data the original "
+                            "never read)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--runs", type=cli.positive_int, default=1,
                         help="statistical mode: this many runs (seeds --seed, --seed + 1, ...), "
@@ -96,7 +100,17 @@ def parse_args(argv):
     parser.add_argument("--as-released", action="store_true",
                         help="run the original without the hook that orders its updates after "
                              "its gradients (Keras 2 on TensorFlow 1 races; see README)")
-    return parser.parse_args(argv)
+    parser.add_argument("--time-original", action="store_true",
+                        help="run the original alone, as its script trains: the tutorial's "
+                             "sizes (where the comparison pins small ones), dropout on, its "
+                             "framework's default threads, no ordering hook; print its step "
+                             "times and stop (bench.originals)")
+    args = parser.parse_args(argv)
+    if args.time_original:
+        if args.port_only or args.runs > 1:
+            parser.error("--time-original runs the original alone, once")
+        args.keep_dropout = args.as_released = True
+    return args
 
 
 def program_module(name):
@@ -116,7 +130,7 @@ def run_original(program, args, workdir):
     where = sources.fetch_source(source, args.original, os.path.join(workdir, "original"))
     config = os.path.join(workdir, "config.json")
     print(f"original: {where}, in {program.ENVIRONMENT} ({python})", flush=True)
-    env = original_environment()
+    env = original_environment(own_threads=args.time_original)
     started = time.time()
     result = subprocess.run([python, os.path.join(RUNNERS, program.RUNNER), config],
                             cwd=os.path.join(workdir, "original"), env=env,
@@ -153,15 +167,16 @@ def recorded_original(args, workdir):
     return config, steps
 
 
-def original_environment():
+def original_environment(own_threads=False):
     """The environment the original runs in: this process's, less what TensorFlow 2 set in it
     on import (TF2_BEHAVIOR=1 would switch TF 1.15 to eager execution), CPU only, one thread
-    per op so that its sums run in one order."""
+    per op so that its sums run in one order (`own_threads`: its framework's default)."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("TF2_BEHAVIOR", "TPU_ML_PLATFORM", "TPU_ML_PLATFORM_VERSION",
                         "ENABLE_RUNTIME_UPTIME_TELEMETRY", "HDF5_PLUGIN_PATH")}
     return {**env, "PYTHONPATH": RUNNERS, "CUDA_VISIBLE_DEVICES": "",
-            "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1"}
+            "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0",
+            **({} if own_threads else {"OMP_NUM_THREADS": "1"})}
 
 
 def write_config(program, args, workdir):
@@ -441,7 +456,10 @@ def quality_scores(program, args, config, models):
     """{name: FID} of each of `models` ({name: port model}): --num-samples samples from the
     same latents, both at 8 bits, against the real images the original trained on, with
     the --features extractor. The original's generator is its final weights imported into the
-    port (the importer's tests hold its forward pass to the original's within 1e-5)."""
+    port (the importer's tests hold its forward pass to the original's within 1e-5). A program
+    with its own score (pix2pix: PSNR and SSIM on held-out pairs) computes it instead."""
+    if hasattr(program, "quality_scores"):
+        return program.quality_scores(args, config, models)
     extractor = features.extractor(args.features or ("classifier" if args.classifier
                                                      else "thumbnail"),
                                    args.classifier, args.inception_weights)
@@ -487,6 +505,8 @@ def side_by_side(program, args, output_dir):
         program.check_data(args.data)
         config = write_config(program, args, workdir)
         original_steps = run_original(program, args, workdir)
+    if args.time_original:
+        return original_times(args, original_steps, output_dir)
     model, port_rows, seconds = train_port(program, workdir, config)
     if args.keep_dropout:
         rows = compare_losses(original_steps, port_rows, [{}] * len(port_rows))
@@ -510,6 +530,20 @@ def side_by_side(program, args, output_dir):
                    diverged=diverged or None, verdict="diverged" if diverged else "same",
                    seconds={"original": float(original_time), "port": float(np.median(seconds))},
                    largest_sample_difference=sample_difference)
+    report.write_results(results, output_dir)
+    return results
+
+
+def original_times(args, original_steps, output_dir):
+    """--time-original's results: the original's seconds per step (the median over the steps
+    after the first, which builds and warms up)."""
+    seconds = [s["seconds"] for s in original_steps]
+    median = float(np.median(seconds[1:] or seconds))
+    print(f"original: {median:.3f} s per step (median of steps 2-{len(seconds)}; step 1 "
+          f"{seconds[0]:.3f} s)")
+    results = {"mode": "time-original", "program": args.program, "steps": args.steps,
+               "batch_size": args.batch_size, "seed": args.seed, "verdict": None,
+               "diverged": None, "seconds": {"original": median, "steps": seconds}}
     report.write_results(results, output_dir)
     return results
 
@@ -556,6 +590,8 @@ def main(argv=None):
     if args.runs > 1:
         return many_runs(program, args, output_dir)
     results = side_by_side(program, args, output_dir)
+    if args.time_original:
+        return 0
     if results["diverged"]:
         print(f"diverged {results['diverged']}")
         raise SystemExit(1)
@@ -581,12 +617,8 @@ def many_runs(program, args, output_dir):
         runs.append(side_by_side(program, args, os.path.join(output_dir, f"run-{k}")))
     args.seed = base
     summary = report.equivalence([run["scores"] for run in runs], args.margin)
-    accuracies = [run["scores"].get("class_accuracy") for run in runs]
-    if all(accuracies):
-        summary["class_accuracy"] = {side: {
-            "mean": float(np.mean([a[side] for a in accuracies])),
-            "std": float(np.std([a[side] for a in accuracies], ddof=1))}
-            for side in ("original", "port")}
+    summary["metric"] = runs[0]["scores"].get("metric", "FID")
+    summary["reported"] = report.reported_scores([run["scores"] for run in runs])
     summary["picture"] = report.loss_curves(runs, os.path.join(output_dir, "runs.png"))
     report.print_equivalence(summary)
     report.write_results({"mode": "runs", "program": args.program, "steps": args.steps,

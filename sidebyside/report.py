@@ -122,15 +122,23 @@ def equivalence(scores, margin=None):
     return summary
 
 
+def reported_scores(scores):
+    """{name: {side: {mean, std}}} over the runs of each score reported beside the tested one
+    (a run's scores entry that is itself {"original": s, "port": s}: class accuracy, SSIM)."""
+    names = [name for name, value in scores[0].items() if isinstance(value, dict)]
+    return {name: {side: {"mean": float(np.mean([run[name][side] for run in scores])),
+                          "std": float(np.std([run[name][side] for run in scores], ddof=1))}
+                   for side in ("original", "port")} for name in names}
+
+
 def print_equivalence(summary):
     o, p, d = summary["original"], summary["port"], summary["difference"]
-    print(f"\nscore over the runs: original {o['mean']:.2f} +- {o['std']:.2f}, port "
-          f"{p['mean']:.2f} +- {p['std']:.2f}")
-    if "class_accuracy" in summary:
-        a = summary["class_accuracy"]
-        print(f"class accuracy over the runs: original {a['original']['mean']:.1%} +- "
-              f"{a['original']['std']:.1%}, port {a['port']['mean']:.1%} +- "
-              f"{a['port']['std']:.1%}")
+    print(f"\n{summary['metric']} over the runs: original {o['mean']:.2f} +- {o['std']:.2f}, "
+          f"port {p['mean']:.2f} +- {p['std']:.2f}")
+    for name, sides in summary["reported"].items():
+        print(f"{name.replace('_', ' ')} over the runs (reported): original "
+              f"{sides['original']['mean']:.4f} +- {sides['original']['std']:.4f}, port "
+              f"{sides['port']['mean']:.4f} +- {sides['port']['std']:.4f}")
     print(f"port - original: {d['mean']:+.2f} +- {d['std']:.2f}, 90% interval "
           f"[{d['ci90'][0]:+.2f}, {d['ci90'][1]:+.2f}]; margin +-{summary['margin']:.2f}")
     verdict = {"equivalent": "equivalent: the interval lies inside the margin",

@@ -207,16 +207,31 @@ def test_pix2pix(tmp_path, monkeypatch, capsys):
 
 def test_pix2pix_statistical_mode_scores_both_programs(tmp_path):
     """--keep-dropout: dropout on in both, so the steps differ; the running means are compared
-    and each program's samples get a FID against the targets the original trained on."""
-    data = pairs(tmp_path / "pairs", 4)
-    results = side_by_side("pix2pix", data, tmp_path, "--steps", 8, "--keep-dropout")
+    and each program's outputs are scored by PSNR and SSIM on the pairs the original never
+    read (6 pairs, 4 steps of 1: 2 held out)."""
+    data = pairs(tmp_path / "pairs", 6)
+    results = side_by_side("pix2pix", data, tmp_path, "--steps", 4, "--keep-dropout")
     assert results["mode"] == "statistical" and results["verdict"] == "same"
-    assert sorted(results["scores"]) == ["original", "port"]
-    assert all(0 <= score < 10 for score in results["scores"].values()), results["scores"]
-    assert len(results["losses"]) == 8 * 6 and "float64" not in results["losses"][0]
+    scores = results["scores"]
+    assert scores["metric"] == "PSNR (dB)" and sorted(scores["ssim"]) == ["original", "port"]
+    assert all(0 < scores[side] < 60 and -1 <= scores["ssim"][side] <= 1
+               for side in ("original", "port")), scores
+    assert scores["held_out"] == 2
+    assert len(results["losses"]) == 4 * 6 and "float64" not in results["losses"][0]
     for name, means in results["running_means"].items():
         (original, spread), (port, _) = means["original"], means["port"]
         assert abs(original - port) <= max(spread, means["port"][1]), name
+
+
+def test_pix2pix_statistical_mode_needs_pairs_it_never_trained_on(tmp_path, capsys):
+    """Scoring on training pairs would reward memorising: with no --held-out and steps that may
+    read every pair, one error line before the original runs."""
+    data = pairs(tmp_path / "pairs", 2)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["pix2pix", "--data", data, "--output-dir", str(tmp_path / "out"), "--steps", "2",
+              "--keep-dropout"])
+    assert exit_info.value.code == 2
+    assert "give --held-out DIR" in capsys.readouterr().err
 
 
 def test_port_only_needs_a_recorded_run(tmp_path, capsys):
@@ -276,8 +291,10 @@ def test_many_runs_compare_outcomes_with_an_equivalence_test(tmp_path):
     if reason:
         pytest.skip(reason)
     data = pairs(tmp_path / "pairs", 4)
+    held_out = pairs(tmp_path / "held_out", 2)
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "PYTHONUNBUFFERED": "1"}
     result = subprocess.run([sys.executable, "-m", "sidebyside", "pix2pix", "--data", str(data),
+                             "--held-out", str(held_out),
                              "--output-dir", str(tmp_path / "out"), "--keep-dropout",
                              "--steps", "4", "--runs", "3", "--seed", "5"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
@@ -285,6 +302,7 @@ def test_many_runs_compare_outcomes_with_an_equivalence_test(tmp_path):
     assert result.returncode == results["exit_status"], result.stderr[-3000:]
     assert results["mode"] == "runs" and results["seeds"] == [5, 6, 7]
     assert results["verdict"] in ("equivalent", "different", "undecided")
+    assert results["metric"] == "PSNR (dB)" and set(results["reported"]) == {"ssim"}
     scores = [run["scores"] for run in results["runs"]]
     assert len({run["original"] for run in scores}) == 3  # three different original runs
     low, high = results["difference"]["ci90"]
@@ -307,3 +325,44 @@ def test_carpedm20s_sample_grid_needs_a_batch_it_can_lay_out(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: carpedm20 saves its [Sample] grid at step 100")
     assert not (tmp_path / "out" / "work" / "steps.json").exists()
+
+
+@pytest.mark.parametrize("program, sizes", [
+    ("ogan", {"img_dim": 128, "z_dim": 128}),  # o_gan_celeba_sm_4x4.py's constants
+    ("dcgan", {"size": 64}),  # the celebA run's --output_height
+    ("pix2pix", {"ngf": 64, "ndf": 64}),  # pix2pix.py's defaults
+])
+def test_time_original_runs_the_tutorials_sizes(tmp_path, program, sizes):
+    """--time-original (bench.originals) hands the runner the tutorial's sizes where the
+    comparison pins small ones, with dropout on and no ordering hook; without it the pinned
+    ones stay."""
+    from sidebyside.harness import parse_args
+    data = pairs(tmp_path / "pairs", 2) if program == "pix2pix" else \
+        photos(tmp_path / "faces", 4, (64, 64))
+    module = program_module(program)
+    timed, pinned = (parse_args([program, "--data", data, "--batch-size", "1", *extra])
+                     for extra in (["--time-original"], []))
+    assert timed.keep_dropout and timed.as_released and not pinned.keep_dropout
+    config = module.runner_config(timed, str(tmp_path))
+    assert {k: config[k] for k in sizes} == sizes
+    pinned = module.runner_config(pinned, str(tmp_path))
+    assert all(pinned[k] < v for k, v in sizes.items())
+    if program == "ogan":
+        assert module.latents(timed, 2, np.random.default_rng(0)).shape == (2, 128)
+
+
+def test_time_original_times_the_original_alone(tmp_path):
+    """--time-original runs the original alone with its framework's threads (no
+    OMP_NUM_THREADS=1) and writes its step times, nothing of the port."""
+    reason = available("dcgan-mnist")
+    if reason:
+        pytest.skip(reason)
+    from sidebyside.harness import original_environment
+    assert original_environment()["OMP_NUM_THREADS"] == "1"
+    assert original_environment(own_threads=True).get("OMP_NUM_THREADS") == \
+        os.environ.get("OMP_NUM_THREADS")
+    data = write_mnist_dir(str(tmp_path / "mnist"), 300, 100)
+    results = side_by_side("dcgan-mnist", data, tmp_path, "--steps", 3, "--time-original")
+    assert results["mode"] == "time-original" and len(results["seconds"]["steps"]) == 3
+    assert results["seconds"]["original"] == float(np.median(results["seconds"]["steps"][1:]))
+    assert not os.path.exists(tmp_path / "out" / "work" / "port")

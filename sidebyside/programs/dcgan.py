@@ -26,6 +26,7 @@ BATCH_SIZE = 8
 VALUE_RANGE = (-1.0, 1.0)
 Z_DIM = 100  # main.py passes generate_test_images (100) as z_dim
 SIZE = 16  # the smallest size the four stride-2 halvings of both networks keep whole
+TUTORIAL_SIZE = 64  # the celebA run's --output_height, for --time-original
 SAMPLE_EVERY = 100  # train()'s [Sample] evaluation: after counter += 1, counter % 100 == 1
 
 
@@ -61,7 +62,8 @@ def check_sample_grid(args):
 
 def runner_config(args, workdir):
     check_sample_grid(args)
-    return {"size": SIZE, "input_fname_pattern": input_fname_pattern(args.data)}
+    return {"size": TUTORIAL_SIZE if args.time_original else SIZE,
+            "input_fname_pattern": input_fname_pattern(args.data)}
 
 
 def latents(args, count, rng):

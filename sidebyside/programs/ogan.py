@@ -23,6 +23,7 @@ BATCH_SIZE = 8
 PRE_UPDATE_LOSSES = ("loss", "t_loss", "z_corr")  # one update, after the forward pass
 VALUE_RANGE = (-1.0, 1.0)
 IMG_DIM, Z_DIM = 64, 16
+TUTORIAL_IMG_DIM = TUTORIAL_Z_DIM = 128  # o_gan_celeba_sm_4x4.py's, for --time-original
 METRICS = {"loss": "loss", "t_loss": "t1_loss", "z_corr": "z_corr"}  # original's: port's
 # About once a step at these sizes a first-layer LeakyReLU input lies within one rounding step
 # of zero; two perturbed runs flip it only sometimes (one side-by-side in four then failed at
@@ -36,12 +37,15 @@ def check_data(path):
 
 def runner_config(args, workdir):
     """The sizes the runner pins, and the files of --data as the port lists them (the
-    script's imgs)."""
-    return {"img_dim": IMG_DIM, "z_dim": Z_DIM, "images": list_images(args.data)}
+    script's imgs); --time-original: the script's own sizes."""
+    img_dim, z_dim = (TUTORIAL_IMG_DIM, TUTORIAL_Z_DIM) if args.time_original else \
+        (IMG_DIM, Z_DIM)
+    return {"img_dim": img_dim, "z_dim": z_dim, "images": list_images(args.data)}
 
 
 def latents(args, count, rng):
-    return rng.standard_normal((count, Z_DIM)).astype(np.float32)
+    z_dim = TUTORIAL_Z_DIM if args.time_original else Z_DIM
+    return rng.standard_normal((count, z_dim)).astype(np.float32)
 
 
 def load(folder, config):

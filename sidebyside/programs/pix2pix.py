@@ -15,11 +15,12 @@ import numpy as np
 import tensorflow as tf
 
 from common.data import list_paired_images, paired_transform
-from common.images import read_image, to_unit
+from common.errors import UserError
+from common.images import read_image, to_uint8, to_unit
 from pix2pix_tf.gan import LOSSES
 from pix2pix_tf.import_original import import_checkpoint
 from pix2pix_tf.model import CROP_SIZE, AlwaysOnDropout
-from pix2pix_tf.run import fixed_examples, parse_options
+from pix2pix_tf.run import fixed_examples, image_scores, parse_options
 from sidebyside.programs import recorded_images, records
 
 ENVIRONMENT, SOURCE, RUNNER = "keras224", "pix2pix", "pix2pix.py"
@@ -28,6 +29,7 @@ BATCH_SIZE = 1
 PRE_UPDATE_LOSSES = ("discrim_loss", "gen_loss_GAN", "gen_loss_L1")
 VALUE_RANGE = (-1.0, 1.0)
 NGF = NDF = 8
+TUTORIAL_NGF = TUTORIAL_NDF = 64  # pix2pix.py's defaults, for --time-original
 # The original's own augmentation: resize to 286, random 256 crop, random flip. The port trains
 # on the batches it produced; port_examples remakes them with the port's pipeline.
 SCALE_SIZE, FLIP = 286, True
@@ -38,7 +40,16 @@ def check_data(path):
 
 
 def runner_config(args, workdir):
-    return {"ngf": NGF, "ndf": NDF, "scale_size": SCALE_SIZE, "flip": FLIP}
+    if args.time_original:
+        return {"ngf": TUTORIAL_NGF, "ndf": TUTORIAL_NDF, "scale_size": SCALE_SIZE,
+                "flip": FLIP, "held_out": None}
+    if args.keep_dropout and args.held_out is None and \
+            args.steps * args.batch_size >= len(list_paired_images(args.data)):
+        raise UserError(f"the statistical mode scores pix2pix on pairs it never trained on, and "
+                        f"{args.steps} steps of {args.batch_size} may read every pair of "
+                        f"{args.data}: give --held-out DIR (for example facades/val)")
+    return {"ngf": NGF, "ndf": NDF, "scale_size": SCALE_SIZE, "flip": FLIP,
+            "held_out": args.held_out and os.path.abspath(args.held_out)}
 
 
 def options(config):
@@ -141,6 +152,45 @@ def samples(model, latents):
     return np.concatenate([keras.ops.convert_to_numpy(model.generator(latents[i:i + size],
                                                                       training=True))
                            for i in range(0, len(latents), size)])
+
+
+def quality_scores(args, config, models):
+    """The statistical mode's score, as the port's test mode scores (pix2pix_tf.run.image_scores):
+    the mean PSNR (tested over --runs) and SSIM (reported) of each program's outputs on up to
+    --num-samples held-out pairs, against their targets, both at 8 bits as saved. Held out:
+    --held-out's pairs, else those of --data the original never read."""
+    paths = held_out_paths(config)
+    options = parse_options(["--mode", "test"])
+    _, inputs, targets = fixed_examples(options, paths, args.num_samples)
+    inputs = inputs[:max(BATCH_SIZE, len(inputs) // BATCH_SIZE * BATCH_SIZE)]
+    shown = [to_uint8(x, VALUE_RANGE) / 255.0 for x in (inputs, targets[:len(inputs)])]
+    scores = {}
+    for name, model in models.items():
+        outputs = samples(model, inputs)
+        rows = image_scores(options, targets, outputs, (*shown, to_uint8(outputs, VALUE_RANGE)
+                                                        / 255.0))
+        scores[name] = {metric: float(np.mean([row[metric] for row in rows]))
+                        for metric in ("psnr", "ssim")}
+    print(f"\nquality score (on {len(inputs)} held-out pairs): PSNR original "
+          f"{scores['original']['psnr']:.2f} dB, port {scores['port']['psnr']:.2f} dB; SSIM "
+          f"original {scores['original']['ssim']:.4f}, port {scores['port']['ssim']:.4f}")
+    return {"metric": "PSNR (dB)", "original": scores["original"]["psnr"],
+            "port": scores["port"]["psnr"], "held_out": len(inputs),
+            "ssim": {name: scores[name]["ssim"] for name in models}}
+
+
+def held_out_paths(config):
+    """--held-out's pairs, else the pairs of --data that no recorded step read."""
+    if config.get("held_out"):
+        return list_paired_images(config["held_out"])
+    record = records(config["workdir"])
+    read = {os.path.basename(path.decode() if isinstance(path, bytes) else str(path))
+            for step in range(1, config["steps"] + 1) for path in record.get(step, "paths")}
+    unread = [path for path in list_paired_images(config["data"])
+              if os.path.basename(path) not in read]
+    if not unread:
+        raise UserError(f"the original read every pair of {config['data']}: give --held-out DIR")
+    return unread
 
 
 def real_images(workdir, config):
