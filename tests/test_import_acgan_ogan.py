@@ -396,65 +396,7 @@ def test_ogan_refusals(tmp_path, capsys):
         assert status == 2 and expected in error_line(err), (path, err)
 
 
-# ---- beside the originals: Keras 2.2.4 builds, saves and runs them ----
-
-ORIGINALS_SCRIPT = r'''
-import os, sys
-import numpy as np
-from keras import backend as K
-
-src, out = sys.argv[1], sys.argv[2]
-rng = np.random.RandomState(0)
-
-
-def perturb(model):
-    """Non-trivial weights, BatchNorm statistics included, so the mapping is tested."""
-    values = []
-    for weight in model.weights:
-        value = K.get_value(weight)
-        if "moving_variance" in weight.name:
-            value = rng.uniform(0.05, 0.5, value.shape)
-        elif "moving_mean" in weight.name or "beta" in weight.name:
-            value = rng.normal(0, 0.1, value.shape)
-        else:
-            value = value + rng.normal(0, 0.02, value.shape)
-        values.append(value)
-    K.batch_set_value(list(zip(model.weights, values)))
-
-
-sys.path.insert(0, os.path.join(src, "acgan"))
-import mnist_acgan
-discriminator = mnist_acgan.build_discriminator()  # main's order: D, then G
-generator = mnist_acgan.build_generator(100)
-perturb(discriminator)
-perturb(generator)
-generator.save_weights("params_generator_epoch_002.hdf5", True)
-discriminator.save_weights("params_discriminator_epoch_002.hdf5", True)
-noise = rng.uniform(-1, 1, (4, 100)).astype(np.float32)
-labels = np.array([[0], [3], [7], [9]], np.int32)
-images = rng.uniform(-1, 1, (4, 28, 28, 1)).astype(np.float32)
-generation, auxiliary = discriminator.predict(images)
-fake = generator.predict([noise, labels])
-
-# O-GAN's script is top-level code: run it at 32 px with z_dim 16 as a module not named
-# __main__, so everything up to its training loop runs.
-K.clear_session()
-with open(os.path.join(src, "ogan", "o_gan_celeba_sm_4x4.py")) as f:
-    text = f.read()
-for constant, small in (("img_dim = 128\n", "img_dim = 32\n"), ("z_dim = 128\n", "z_dim = 16\n")):
-    assert text.count(constant) == 1, constant
-    text = text.replace(constant, small)
-script = {"__name__": "o_gan_celeba_sm_4x4"}
-exec(compile(text, "o_gan_celeba_sm_4x4.py", "exec"), script)
-perturb(script["train_model"])
-script["train_model"].save_weights("train_model.weights")
-z = rng.normal(0, 1, (4, 16)).astype(np.float32)
-x = rng.uniform(-1, 1, (4, 32, 32, 3)).astype(np.float32)
-np.savez(out, noise=noise, labels=labels, images=images, generation=generation,
-         auxiliary=auxiliary, fake=fake, z=z, x=x, encoded=script["e_model"].predict(x),
-         decoded=script["g_model"].predict(z))
-'''
-
+# ---- beside the originals: Keras 2.2.4 builds, saves and runs them (keras224_outputs.py) ----
 
 def originals():
     """(Keras 2.2.4's python, the originals' sources), or a skip saying which is missing."""
@@ -476,12 +418,11 @@ def layout(path):
 
 def test_imports_match_keras_224_forward_passes(tmp_path, capsys):
     python, src = originals()
-    script = tmp_path / "originals.py"
-    script.write_text(ORIGINALS_SCRIPT)
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "keras224_outputs.py")
     # TensorFlow 2 sets TF2_BEHAVIOR=1 in this process, which would turn TF 1.15 eager.
     env = {k: v for k, v in os.environ.items() if k not in ("TF2_BEHAVIOR", "PYTHONPATH")}
     env.update(TF_CPP_MIN_LOG_LEVEL="3", OMP_NUM_THREADS="2")
-    done = subprocess.run([python, str(script), src, "outputs.npz"], cwd=tmp_path, env=env,
+    done = subprocess.run([python, script, src, "outputs.npz"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     expected = np.load(tmp_path / "outputs.npz")

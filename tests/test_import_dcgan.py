@@ -22,6 +22,7 @@ import pytest
 import tensorflow as tf
 
 from common import rundir
+from common.errors import UserError
 from common.original_files import LEGACY_MAGIC, keras2_weights
 from conftest import saved_counters, write_images
 from dcgan_tf import generate, import_original, train, visualize
@@ -59,14 +60,17 @@ def train_flags(out):
     return shlex.split(line)[5:]  # after "train on: python -m dcgan_tf.train"
 
 
-def accepts(output_dir, flags, c_dim):
-    """Whether train with `flags` (data of c_dim channels) resumes the run: no network option
-    differs from the saved ones (rundir's refusal rule)."""
+def refusal(output_dir, flags, c_dim):
+    """rundir's refusal of train with `flags` (data of c_dim channels) on the run: None when
+    no network option differs from the saved ones and the run resumes, else its message."""
     args = parse_options(flags)
     args.c_dim = args.c_dim or c_dim  # what folder_data sets from the first image
     saved = vars(rundir.read_options_file(output_dir))
-    rundir.refuse_other_networks(output_dir, saved, args, NETWORK_OPTIONS)
-    return True
+    try:
+        rundir.refuse_other_networks(output_dir, saved, args, NETWORK_OPTIONS)
+    except UserError as error:
+        return str(error)
+    return None
 
 
 # ---- (a) carpedm20: a TF1 graph with its variable scopes, its forward pass, its Saver ----
@@ -260,7 +264,10 @@ def test_carpedm20_conditional_mnist(mnist_style, tmp_path, capsys):
     diff_d = np.abs(gan.discriminator([x, y], training=False).numpy() - logit).max()
     report(capsys, f"carpedm20 MNIST max |diff|: G {diff_g:.2e}, D {diff_d:.2e}")
     assert diff_g < 1e-5 and diff_d < 1e-5
-    assert accepts(str(out), train_flags(printed), 1)
+    assert refusal(str(out), train_flags(printed), 1) is None
+    flags = train_flags(printed)
+    flags[flags.index("--gfc_dim") + 1] = "16"  # a network that is not the run's
+    assert "gfc_dim: saved 8, now 16" in refusal(str(out), flags, 1)
     generate.main(["--checkpoint", str(out), "--num", "2", "--output-dir",
                    str(tmp_path / "samples")])
     assert (tmp_path / "samples" / "class_9.png").exists()
