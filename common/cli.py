@@ -23,9 +23,14 @@ class Parser(argparse.ArgumentParser):
 
 
 def parser(program, description, module="train"):
-    """The parser of `python -m {program}.{module}`; --help shows every default."""
-    return Parser(prog=f"python -m {program}.{module}", description=description,
-                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    """The parser of `python -m {program}.{module}`; --help shows every default. A train
+    parser's options name their program (the package: options.json's "program", by which
+    common.sampler finds the package's endpoints)."""
+    result = Parser(prog=f"python -m {program}.{module}", description=description,
+                    formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    if module == "train":
+        result.set_defaults(program=program)
+    return result
 
 
 def tool_parser(prog, doc):

@@ -22,6 +22,8 @@ import numpy as np
 from common.errors import UserError, describe
 
 OPTIONS_FILE = "options.json"
+# 1: the program (its package) named as "program" (2026-12-05); files without it are older.
+OPTIONS_FORMAT = 1
 STATE_FILE = "state.json"
 COUNTERS_FILE = "counters.json"  # a step folder's own copy of its step and epoch
 DAMAGED_PREFIX = "damaged-"
@@ -92,9 +94,11 @@ def _remove(path):
 # ---- options.json ----
 
 def write_options(output_dir, args):
-    """options.json: every flag of the run (a Namespace or a dict)."""
+    """options.json: every flag of the run (a Namespace or a dict), its program among them,
+    and the file's format (OPTIONS_FORMAT)."""
     path = os.path.join(output_dir, OPTIONS_FILE)
     values = vars(args) if isinstance(args, argparse.Namespace) else dict(args)
+    values = {**values, "options_format": OPTIONS_FORMAT}
     try:
         write_atomically(path, json.dumps(values, sort_keys=True, indent=4))
     except OSError as error:

@@ -280,6 +280,19 @@ def integer(payload, key, default, low, high):
     return value
 
 
+MAX_SEED = 2 ** 31 - 1
+
+
+def seed(payload):
+    """payload["seed"] (0 when absent), a seed for numpy's generators."""
+    return integer(payload, "seed", 0, 0, MAX_SEED)
+
+
+def pngs_base64(images):
+    """uint8 N x H x W x C -> N base64 PNGs."""
+    return [png_base64(image) for image in images]
+
+
 def png_base64(image):
     """uint8 H x W x C (C = 1 or 3) as a base64 PNG."""
     buffer = io.BytesIO()

@@ -35,7 +35,9 @@ def test_shared_flags_and_defaults(tmp_path):
 
 def test_options_json_and_refusal_on_network_change(tmp_path):
     rundir.prepare_output_dir(make_args(tmp_path), ["z_dim"])
-    assert json.loads((tmp_path / "options.json").read_text())["z_dim"] == 100
+    saved = json.loads((tmp_path / "options.json").read_text())
+    assert saved["z_dim"] == 100 and saved["program"] == "demo"
+    assert saved["options_format"] == rundir.OPTIONS_FORMAT
     fake_checkpoint(tmp_path)
     rundir.prepare_output_dir(make_args(tmp_path, ["--epochs", "9"]), ["z_dim"])
     with pytest.raises(UserError, match="z_dim: saved 100, now 64"):

@@ -25,6 +25,7 @@ from PIL import Image
 from common import sampler, webapp
 from common.errors import UserError
 from conftest import write_images, write_mnist_dir
+from dcgan_tf.sampler import INTERPOLATION_STEPS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -369,7 +370,7 @@ def test_dcgan_sampler_samples_and_interpolates(dcgan_sampler):
     assert status == 200 and len(samples["images"]) == 20
     assert decoded(samples["images"][0]).shape == (28, 28)
     status, line = post(port, "/interpolate", {"seed": 3, "count": 20, "a": 2, "b": 7})
-    assert status == 200 and len(line["images"]) == sampler.INTERPOLATION_STEPS + 2
+    assert status == 200 and len(line["images"]) == INTERPOLATION_STEPS + 2
     # the line starts and ends at the two picked samples (inference-mode BatchNorm)
     for end, index in ((0, 2), (-1, 7)):
         difference = decoded(line["images"][end]).astype(int) - decoded(samples["images"][index])
@@ -410,6 +411,25 @@ def test_sampler_names_runs_it_cannot_sample(export, tmp_path, capsys):
     (other / "options.json").write_text(json.dumps({"learning_rate": 0.1, "epochs": 3}))
     refused(str(other), "is not the options of an AC-GAN, DCGAN-family or O-GAN run")
     refused(str(tmp_path / "none"), "does not exist")
+    (other / "options.json").write_text(json.dumps({"program": "no_such_package"}))
+    refused(str(other), "no sampler for runs of 'no_such_package'")
+
+
+def test_the_sampler_finds_a_runs_program_by_the_name_its_options_give():
+    """options.json names the package that trained the run; a run written before it did is
+    known by the options only its program has."""
+    import argparse
+    import types
+    from acgan_mnist.run import parse_options
+
+    def run(**options):
+        return types.SimpleNamespace(options=argparse.Namespace(**options), output_dir="run")
+    assert parse_options([]).program == "acgan_mnist"
+    assert sampler.program_of(run(**vars(parse_options([])))) == "acgan_mnist"
+    assert sampler.program_of(run(program="dcgan_tf", latent_size=100)) == "dcgan_tf"
+    legacy = {k: v for k, v in vars(parse_options([])).items() if k != "program"}
+    assert sampler.program_of(run(**legacy)) == "acgan_mnist"
+    assert sampler.program_of(run(arch="wgan", z_dist="normal", gf_dim=64)) == "dcgan_tf"
 
 
 # ---- a real browser ----
