@@ -6,7 +6,7 @@ the project's classifier (common.classifier) assigns to the class they were gene
 """
 from acgan_mnist.run import load_generator, sample, scale
 from common import cli, features
-from common.data import load_mnist
+from common.mnist import load_mnist
 from common.evaluation import (GENERATOR_METRICS, array_key, chosen_metrics, evaluate_parser,
                                print_scores, score_generator)
 

@@ -52,7 +52,7 @@ def generation_loss(targets, probabilities):
 
 
 def random_inputs(latent_size):
-    """draw((images, labels), seed) for common.data.with_random: the example's noise U(-1, 1)
+    """draw((images, labels), seed) for common.cache.with_random: the example's noise U(-1, 1)
     and uniformly sampled classes, B of each for the discriminator's batch and 2B for the
     combined model's."""
     def draw(batch, seed):

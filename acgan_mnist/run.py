@@ -13,7 +13,7 @@ import tensorflow as tf
 from acgan_mnist.gan import ACGAN, random_inputs
 from acgan_mnist.model import NUM_CLASSES, build_discriminator, build_generator
 from common import cli, rundir
-from common.data import with_random
+from common.cache import with_random
 from common.evaluation import GENERATOR_METRICS, add_training_flags
 from common.legacy import float32
 

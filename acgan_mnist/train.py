@@ -16,7 +16,7 @@ from acgan_mnist.run import NETWORK_OPTIONS, batches, build_gan, parse_options, 
 from common import cli, rundir
 from common.callbacks import LossHistory, SampleGif, fixed_latents, write_image
 from common.checkpoint import Checkpoint, fit_resumable
-from common.data import load_mnist
+from common.mnist import load_mnist
 from common.evaluation import GENERATOR_METRICS, Evaluation, chosen_metrics, training_extractor
 from common.errors import UserError
 from common.grid import save_grid

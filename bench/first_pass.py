@@ -29,7 +29,9 @@ def run_one(method, folder):
     """Files/s of `method` over `folder`, in this process."""
     import common  # noqa: F401  (quiets TensorFlow's start-up log)
     import tensorflow as tf
-    from common.data import ImageFolder, ImageSpec, list_images
+    from common.cache import ImageFolder
+    from common.decode import ImageSpec
+    from common.files import list_images
     paths = list_images(folder)
     spec = ImageSpec(crop=CROP, size=SIZE, method="bilinear")
     start = time.perf_counter()

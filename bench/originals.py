@@ -114,8 +114,8 @@ def main(argv=None):
     programs = args.only.split(",")
     with tempfile.TemporaryDirectory() as root:
         print("as the programs run (images/s, the tutorial's sizes and batch):")
-        print(f"| program | size, batch | original as its script trains | port as its train "
-              f"command | port / original |\n|---|---|---|---|---|")
+        print("| program | size, batch | original as its script trains | port as its train "
+              "command | port / original |\n|---|---|---|---|---|")
         for program in programs:
             original, error = original_as_trained(program, data_for(program, root),
                                                   args.steps, root)

@@ -26,7 +26,7 @@ from tensorflow.python.framework import ops
 from tensorflow.python.profiler.internal import flops_registry  # noqa: F401 (op counts)
 
 from common import cli
-from common.data import ImageFolder
+from common.cache import ImageFolder
 
 PROGRAMS = ("ogan", "dcgan", "dcgan-mnist", "anime", "wgan", "acgan", "pix2pix")
 SEED = tf.constant([1, 2], tf.int64)
@@ -223,7 +223,7 @@ def pipeline_throughput(program, count, data=None, extra=()):
             synthetic_photos(directory, count, SOURCES[program])
         folder, transform = ImageFolder(paths, spec_for(program, args), seed=0), None
         if program == "pix2pix":  # its per-epoch flip, AREA resize and random crop
-            from common.data import paired_transform
+            from pix2pix_tf.pairs import paired_transform
             transform = paired_transform(args.which_direction, args.lab_colorization,
                                          args.scale_size, 256, args.flip, seed=0)
         first = _timed(lambda: _drain(folder, args, transform))
@@ -236,7 +236,7 @@ def spec_for(program, args):
         from ogan_keras.run import image_spec
         return image_spec(args.img_dim)
     if program == "pix2pix":
-        from common.data import ImageSpec
+        from common.decode import ImageSpec
         return ImageSpec(scale="unit")
     from dcgan_tf.run import image_spec
     args.crop = program == "dcgan"

@@ -257,7 +257,7 @@ def fit_resumable(model, stream, checkpoint, epochs, steps_per_epoch, callbacks=
                   **fit_kwargs):
     """model.fit from where the checkpoint stands, as if the run had never stopped.
     stream(step) is the training data from global step `step` on (its order, latents and
-    augmentation functions of the step, see common.data); a checkpoint saved inside an epoch
+    augmentation functions of the step, see common.cache); a checkpoint saved inside an epoch
     resumes that epoch at its next step: one fit() for the rest of it, then one for the
     epochs after. The checkpoint runs after every other callback, so it saves what they left
     (a [Sample] pass moving BatchNorm statistics, dropout drawn for a display).

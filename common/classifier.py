@@ -10,7 +10,7 @@ import keras
 import numpy as np
 
 from common import cli
-from common.data import load_mnist
+from common.mnist import load_mnist
 from common.errors import UserError
 from common.images import to_signed
 

@@ -12,7 +12,8 @@ import numpy as np
 
 from common import cli, features
 from common.callbacks import draw_latents
-from common.data import files_key, list_images
+from common.cache import files_key
+from common.files import list_images
 from common.evaluation import (GENERATOR_METRICS, chosen_metrics, evaluate_parser, print_scores,
                                score_generator)
 from dcgan_tf.run import folder_data, image_spec, load_run, mnist_data, sample_images

@@ -22,7 +22,7 @@ def stateless_z(shape, distribution, seed):
 
 
 def with_z(z_dim, distribution):
-    """draw(batch, seed) for common.data.with_random: each batch (images, or images and y)
+    """draw(batch, seed) for common.cache.with_random: each batch (images, or images and y)
     gets its z, as carpedm20 drew batch_z for every batch."""
     def draw(batch, seed):
         images = batch[0] if isinstance(batch, tuple) else batch

@@ -12,7 +12,10 @@ import numpy as np
 
 from common import cli, rundir
 from common.callbacks import fixed_latents
-from common.data import ImageFolder, ImageSpec, first_readable, list_images, load_mnist
+from common.cache import ImageFolder
+from common.decode import ImageSpec
+from common.files import first_readable, list_images
+from common.mnist import load_mnist
 from common.evaluation import GENERATOR_METRICS, add_training_flags
 from common.errors import UserError
 from common.images import is_greyscale_file

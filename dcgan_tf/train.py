@@ -14,7 +14,7 @@ import tensorflow as tf
 from common import cli, rundir
 from common.callbacks import LossHistory, SampleGif, SampleGrid, StepCallback
 from common.checkpoint import Checkpoint, fit_resumable
-from common.data import with_random
+from common.cache import with_random
 from common.evaluation import GENERATOR_METRICS, Evaluation, chosen_metrics, training_extractor
 from common.errors import UserError
 from dcgan_tf.evaluate import generator_scores
@@ -50,7 +50,7 @@ def keras2_rotation(images, degrees):
 
 
 def wgan_rotation(batch, seed):
-    """draw(batch, seed) for common.data.with_random: ImageDataGenerator(rotation_range=20),
+    """draw(batch, seed) for common.cache.with_random: ImageDataGenerator(rotation_range=20),
     each image turned by U(-20, 20) degrees as Keras 2.1.2 turned it (keras2_rotation)."""
     degrees = tf.random.stateless_uniform((tf.shape(batch)[0],), seed, -ROTATION_RANGE,
                                           ROTATION_RANGE)

@@ -11,7 +11,8 @@ import numpy as np
 from common import cli, features
 from common.callbacks import draw_latents
 from common.evaluation import chosen_metrics, evaluate_parser, print_scores, score_generator
-from common.data import ImageFolder, files_key, list_images
+from common.cache import ImageFolder, files_key
+from common.files import list_images
 from ogan_keras.run import METRICS, image_spec, load_run
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from common import cli, rundir
 from common.callbacks import draw_latents
-from common.data import image_folder
+from common.cache import image_folder
 from common.evaluation import generate_parser
 from common.grid import save_grid
 from ogan_keras.run import (INTERPOLATION_PAIRS, INTERPOLATION_STEPS, RECONSTRUCTIONS,

@@ -8,7 +8,7 @@ another's command line.
 import numpy as np
 
 from common import cli, rundir
-from common.data import ImageSpec
+from common.decode import ImageSpec
 from common.evaluation import add_training_flags
 from common.legacy import Keras2RMSprop
 from ogan_keras.gan import OGAN

@@ -5,7 +5,7 @@ import numpy as np
 
 from common import webapp
 from common.callbacks import draw_latents
-from common.data import list_images
+from common.files import list_images
 from common.errors import UserError
 from common.images import resize, to_signed, to_uint8
 from ogan_keras.run import image_spec, interpolation_grid, load_run, reconstruction_grid

@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from common import cli, rundir
-from common.data import list_paired_images
+from pix2pix_tf.pairs import list_paired_images
 from common.errors import UserError
 from common.evaluation import print_scores
 from pix2pix_tf.run import (append_index, build_model, displayable, fixed_examples,

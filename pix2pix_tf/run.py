@@ -18,7 +18,7 @@ from PIL import Image
 
 from common import cli, rundir
 from common.color import deprocess_lab, lab_to_rgb
-from common.data import paired_transform
+from pix2pix_tf.pairs import paired_transform
 from common.errors import UserError
 from common.images import read_image, to_unit
 from common.legacy import float32

@@ -16,7 +16,9 @@ import tensorflow as tf
 from common import cli, rundir
 from common.callbacks import LossHistory, SampleGif, StepCallback, tensorboard_writer
 from common.checkpoint import Checkpoint, fit_resumable
-from common.data import ImageFolder, ImageSpec, list_paired_images, paired_transform
+from common.cache import ImageFolder
+from common.decode import ImageSpec
+from pix2pix_tf.pairs import list_paired_images, paired_transform
 from common.evaluation import Evaluation
 from common.errors import UserError
 from pix2pix_tf.evaluate import dataset_scores, test

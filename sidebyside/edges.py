@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from common import cli
-from common.data import load_mnist
+from common.mnist import load_mnist
 
 SHOES = (5, 7, 9)  # Fashion-MNIST: sandal, sneaker, ankle boot
 SIZE = 256

@@ -33,7 +33,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from common import legacy  # noqa: E402
-from common.data import load_mnist  # noqa: E402
+from common.mnist import load_mnist# noqa: E402
 
 LEARNING_RATE, MOMENTUM = 1e-3, 0.5
 

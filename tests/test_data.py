@@ -7,7 +7,13 @@ import pytest
 
 from PIL import Image
 
-from common.data import ImageFolder, ImageSpec, image_folder, list_images, load_mnist
+from common.cache import ImageFolder, image_folder
+
+from common.decode import ImageSpec
+
+from common.files import list_images
+
+from common.mnist import load_mnist
 from common.errors import UserError
 from conftest import write_idx, write_images, write_mnist_dir
 

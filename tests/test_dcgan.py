@@ -296,7 +296,8 @@ def test_mnist_batches_are_the_same_slices_every_epoch(tmp_path):
 
 
 def test_folder_epochs_use_a_fresh_subset_of_train_size_files(tmp_path):
-    from common.data import ImageFolder, ImageSpec
+    from common.cache import ImageFolder
+    from common.decode import ImageSpec
     for value in range(10):
         Image.new("L", (4, 4), value * 20).save(tmp_path / f"{value}.png")
     folder = ImageFolder(sorted(str(p) for p in tmp_path.iterdir()),

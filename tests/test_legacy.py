@@ -141,7 +141,7 @@ def test_acgan_inference_output_matches_training_output_early(mnist_dir):
     BatchNormalization the inference-mode std here is ~17x too small at step 60.) The
     per-image mean may lag by a little while the generator drifts fast on this tiny set,
     as it did in Keras 2.2: it is compared to the output range [-1, 1], the std relatively."""
-    from common.data import load_mnist
+    from common.mnist import load_mnist
     keras.utils.set_random_seed(0)
     (x, y), _ = load_mnist(mnist_dir)
     gan = ACGAN(build_generator(), build_discriminator())

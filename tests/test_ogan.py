@@ -5,7 +5,7 @@ import tensorflow as tf
 from PIL import Image
 
 from common.checkpoint import fit_resumable
-from common.data import image_folder
+from common.cache import image_folder
 from common.legacy import LegacyBatchNormalization
 from ogan_keras import train
 from ogan_keras.gan import OGAN, correlation

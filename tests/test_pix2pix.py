@@ -8,7 +8,7 @@ import tensorflow as tf
 from PIL import Image
 
 from common.checkpoint import Checkpoint
-from common.data import paired_transform
+from pix2pix_tf.pairs import paired_transform
 from conftest import saved_counters, write_pairs
 from pix2pix_tf import infer, process, train
 from pix2pix_tf.gan import EPS, Pix2Pix, generator_losses, pix2pix_losses

@@ -83,9 +83,9 @@ def batch_norm_without(module, name, **changes):
 
 
 def xy_npz(tmp_path):
-    """An .npz of `x` and `y` (what common.data.load_mnist accepts besides keras' four
+    """An .npz of `x` and `y` (what common.mnist.load_mnist accepts besides keras' four
     arrays): the harness hands the runner the digits as the port read them."""
-    from common.data import load_mnist
+    from common.mnist import load_mnist
     (x, y), (x_test, y_test) = load_mnist(write_mnist_dir(str(tmp_path / "mnist"), 300, 100))
     path = tmp_path / "digits.npz"
     np.savez(path, x=np.concatenate([x, x_test]), y=np.concatenate([y, y_test]))

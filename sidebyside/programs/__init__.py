@@ -17,7 +17,7 @@ original_first_evaluation(workdir, config)  the original's, as the runner record
 check_data(path)         one UserError when --data is not what the program reads
 runner_config(args, workdir)  program entries added to config.json (sizes, flags, and the
                          data as the port read it: MNIST written to workdir/mnist.npz,
-                         an image folder's files as common.data.list_images lists them)
+                         an image folder's files as common.files.list_images lists them)
 latents(args, count, rng)  the latents both sides sample side_by_side.png from
 load(folder, config)     the port holding the runner's files of `folder`: "initial" (the
                          original before its first step) or "final" (after its last)
@@ -45,9 +45,9 @@ import numpy as np
 
 def mnist_as_read(data, workdir):
     """{"data": workdir/mnist.npz}: --data (IDX folder, .npz of x_train... or of x and y) as
-    the port's common.data.load_mnist read it, in the four arrays the runners read, so both
+    the port's common.mnist.load_mnist read it, in the four arrays the runners read, so both
     sides train on the same digits whatever the format."""
-    from common.data import load_mnist
+    from common.mnist import load_mnist
     (x_train, y_train), (x_test, y_test) = load_mnist(data)
     path = os.path.join(os.path.abspath(workdir), "mnist.npz")
     np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)

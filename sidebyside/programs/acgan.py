@@ -11,7 +11,7 @@ import numpy as np
 
 from acgan_mnist.import_original import file_arrays, import_network
 from acgan_mnist.run import build_gan, parse_options
-from common.data import load_mnist
+from common.mnist import load_mnist
 from common.errors import UserError
 from sidebyside.programs import mnist_as_read, recorded_images, records
 

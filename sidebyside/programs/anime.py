@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from common.data import list_images
+from common.files import list_images
 from common.original_files import Importer
 from dcgan_tf.import_original import import_anime, read_anime
 from dcgan_tf.run import build_gan, parse_options

@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from common.data import IMAGE_EXTENSIONS
+from common.files import IMAGE_EXTENSIONS
 from common.errors import UserError
 from common.original_files import Importer, tf1_checkpoint, tf1_checkpoint_prefix
 from dcgan_tf.import_original import dcgan_folder, import_dcgan

@@ -7,7 +7,7 @@ order) and its z. Everything else as sidebyside.programs.dcgan.
 """
 import numpy as np
 
-from common.data import load_mnist
+from common.mnist import load_mnist
 from sidebyside.programs import mnist_as_read
 from sidebyside.programs.dcgan import (ENVIRONMENT, RUNNER, SOURCE, batches, check_sample_grid,
                                        compared_variables, latents, load, real_images, step)

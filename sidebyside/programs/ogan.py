@@ -12,7 +12,9 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from common.data import image_folder, list_images
+from common.cache import image_folder
+
+from common.files import list_images
 from common.original_files import Importer, import_keras2_layers
 from ogan_keras.import_original import encoder_layers, generator_layers, nested_models
 from ogan_keras.run import build_gan, image_spec, parse_options

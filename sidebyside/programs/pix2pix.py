@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from common.data import list_paired_images, paired_transform
+from pix2pix_tf.pairs import list_paired_images, paired_transform
 from common.errors import UserError
 from common.images import read_image, to_uint8, to_unit
 from pix2pix_tf.gan import LOSSES
@@ -91,7 +91,7 @@ def train_step(model, inputs, targets):
 
 def port_examples(workdir, config):
     """Each step's (inputs, targets) remade from the files the original read by the port's
-    data path (common.data.paired_transform: decode, A|B halves, [-1, 1], AREA resize), the
+    data path (pix2pix_tf.pairs.paired_transform: decode, A|B halves, [-1, 1], AREA resize), the
     original's flip and crop draws applied as pix2pix.py applied them (flip when its uniform
     draw is below 0.5, before the resize; crop at the floor of its offset draw)."""
     record = records(workdir)

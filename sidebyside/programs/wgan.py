@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from common.data import list_images
+from common.files import list_images
 from common.errors import UserError
 from common.original_files import Importer
 from dcgan_tf.import_original import import_wgan, read_wgan
