@@ -9,10 +9,8 @@ import keras
 from acgan_mnist.run import build_gan, parse_options
 from common import cli
 from common.errors import UserError
-from common.original_files import (Importer, import_keras2_layers, import_parser,
-                                   keras2_weights, require_keras2, write_run)
-
-# mnist_acgan.py's epoch: ceil(60000 / 100) batches, each one train_on_batch per network.
+from common.keras2_files import keras2_weights, require_keras2
+from common.original_files import Importer, import_keras2_layers, import_parser, write_run
 STEPS_PER_EPOCH = 600
 WEIGHT_FILE = re.compile(r"params_(generator|discriminator)_epoch_(\d+)(\.\w+)$")
 # Keras 2 named each layer it created <kind>_<n>; the port's classes of those kinds.

@@ -31,9 +31,10 @@ import numpy as np
 
 from common import cli
 from common.errors import UserError
-from common.original_files import (Importer, import_parser, keras2_weights, refuse_leftovers,
-                                   require, tf1_checkpoint, tf1_checkpoint_prefix,
-                                   torch_state_dict, write_run)
+from common.keras2_files import keras2_weights
+from common.original_files import Importer, import_parser, refuse_leftovers, require, write_run
+from common.tf1_checkpoints import tf1_checkpoint, tf1_checkpoint_prefix
+from common.torch_pickles import torch_state_dict
 from dcgan_tf.run import build_gan, networks, parse_options
 
 Y_DIM = 10  # carpedm20's conditional model is its MNIST model: ten one-hot classes
@@ -161,10 +162,17 @@ def sibling_files(path, names, what):
     return folder, files
 
 
+# The module classes Anime_GAN's .t7 files name (DCGAN/model.py's, imported as `model` by main.py,
+# or __main__'s where a script defined them), besides torch.nn's.
+ANIME_MODULE_CLASSES = {"model": {"Generate", "Discriminator"},
+                        "__main__": {"Generate", "Discriminator"}}
+
+
 def read_anime(args):
     folder, files = sibling_files(args.path, ("generate.t7", "discriminator.t7"),
                                   "Anime_GAN's saved/ folder (generate.t7, discriminator.t7)")
-    arrays = {name: torch_state_dict(path) for name, path in files.items()}
+    arrays = {name: torch_state_dict(path, ANIME_MODULE_CLASSES)
+              for name, path in files.items()}
     z_dim, channels = dims(arrays["generate.t7"], "convtrans1_block.0.weight", 4,
                            files["generate.t7"])[:2]
     sizes = dict(z_dim=z_dim, gf_dim=max(channels // 8, 1), c_dim=3,

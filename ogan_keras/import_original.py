@@ -7,9 +7,9 @@ from keras import layers
 
 from common import cli
 from common.errors import UserError
+from common.keras2_files import keras2_layer_order, keras2_weights, require_keras2
 from common.original_files import (Importer, import_keras2_layers, import_parser,
-                                   keras2_layer_order, keras2_weights, refuse_leftovers,
-                                   require, require_keras2, write_run)
+                                   refuse_leftovers, require, write_run)
 from ogan_keras.model import F_SIZE, ScaleShift
 from ogan_keras.run import build_gan, parse_options
 

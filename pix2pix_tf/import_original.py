@@ -23,8 +23,8 @@ import numpy as np
 
 from common import cli, rundir
 from common.errors import UserError
-from common.original_files import (Importer, import_parser, refuse_leftovers, require,
-                                   tf1_checkpoint, tf1_checkpoint_prefix, write_run)
+from common.original_files import Importer, import_parser, refuse_leftovers, require, write_run
+from common.tf1_checkpoints import tf1_checkpoint, tf1_checkpoint_prefix
 from pix2pix_tf.gan import LOSSES
 from pix2pix_tf.run import NETWORK_OPTIONS, build_model, parse_options
 

@@ -12,7 +12,7 @@ from acgan_mnist import import_original as acgan_import
 from acgan_mnist.model import build_discriminator
 from acgan_mnist.run import load_generator
 from common import rundir
-from common.original_files import keras2_weights
+from common.keras2_files import keras2_weights
 from conftest import saved_counters, write_images, write_mnist_dir
 from ogan_keras import import_original as ogan_import
 from ogan_keras.run import load_run

@@ -23,7 +23,8 @@ import tensorflow as tf
 
 from common import rundir
 from common.errors import UserError
-from common.original_files import LEGACY_MAGIC, keras2_weights
+from common.keras2_files import keras2_weights
+from common.torch_pickles import LEGACY_MAGIC
 from conftest import saved_counters, write_images
 from dcgan_tf import generate, import_original, train, visualize
 from dcgan_tf.run import NETWORK_OPTIONS, load_run, parse_options
@@ -671,6 +672,18 @@ def test_a_pickle_naming_os_system_is_refused_unrun(anime_files, tmp_path, capsy
     line = expect_error(capsys, saved, "--arch", "anime", "--output-dir", tmp_path / "run")
     assert f"{os.system.__module__}.system" in line and "refusing" in line
     assert not marker.exists() and not (tmp_path / "run").exists()
+
+
+def test_the_original_module_classes_a_pickle_may_name_come_from_its_importer(anime_files):
+    """common.torch_pickles allows torch.nn's classes only; Anime_GAN's own (model.Generate)
+    are allowed by the importer that reads its files."""
+    from common.errors import UserError
+    from common.torch_pickles import torch_state_dict
+    from dcgan_tf.import_original import ANIME_MODULE_CLASSES
+    path = anime_files[0] / "generate.t7"
+    with pytest.raises(UserError, match="names model.Generate"):
+        torch_state_dict(path)
+    assert "convtrans1_block.0.weight" in torch_state_dict(path, ANIME_MODULE_CLASSES)
 
 
 def test_anime_wrong_width_names_the_tensor(anime_files, tmp_path, capsys):

@@ -16,7 +16,8 @@ import numpy as np
 
 from common.files import IMAGE_EXTENSIONS
 from common.errors import UserError
-from common.original_files import Importer, tf1_checkpoint, tf1_checkpoint_prefix
+from common.original_files import Importer
+from common.tf1_checkpoints import tf1_checkpoint, tf1_checkpoint_prefix
 from dcgan_tf.import_original import dcgan_folder, import_dcgan
 from dcgan_tf.run import build_gan, parse_options
 from sidebyside.programs import recorded_images, records
