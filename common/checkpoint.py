@@ -187,9 +187,9 @@ class Checkpoint(StepCallback):
                                 f"{self.directory} ({describe(error)}); {kept}") from error
 
     def _write(self):
-        folder = f"step-{self.step:09d}"
+        folder = rundir.step_folder_name(self.step)
         final = os.path.join(self.directory, folder)
-        partial = os.path.join(self.directory, f".partial-{folder}")
+        partial = os.path.join(self.directory, rundir.PARTIAL_PREFIX + folder)
         os.makedirs(self.directory, exist_ok=True)
         try:
             shutil.rmtree(partial, ignore_errors=True)
@@ -226,7 +226,8 @@ class Checkpoint(StepCallback):
         for name in os.listdir(self.directory):
             path = os.path.join(self.directory, name)
             if name not in keep and os.path.isdir(path) and \
-                    (name.startswith("step-") or name.startswith(".partial-")):
+                    (rundir.folder_step(name) is not None or
+                     name.startswith(rundir.PARTIAL_PREFIX)):
                 shutil.rmtree(path, ignore_errors=True)
 
     def on_due(self, logs):

@@ -27,6 +27,9 @@ OPTIONS_FORMAT = 1
 STATE_FILE = "state.json"
 COUNTERS_FILE = "counters.json"  # a step folder's own copy of its step and epoch
 DAMAGED_PREFIX = "damaged-"
+# A checkpoint is a folder step-NNNNNNNNN (its global step); it is written as
+# .partial-step-NNNNNNNNN and renamed when complete.
+STEP_PREFIX, PARTIAL_PREFIX = "step-", ".partial-"
 RUN_OUTPUTS = ("checkpoints", "samples", "history.csv", "losses.png", "options.json",
                "evolution.gif")
 
@@ -170,12 +173,22 @@ def has_checkpoint(directory):
     return bool(step_folders(directory))
 
 
+def step_folder_name(step):
+    return f"{STEP_PREFIX}{step:09d}"
+
+
+def folder_step(name):
+    """The step a step folder's name gives, or None for any other name."""
+    digits = name[len(STEP_PREFIX):] if name.startswith(STEP_PREFIX) else ""
+    return int(digits) if digits.isdigit() else None
+
+
 def step_folders(directory):
     """Complete step folders (step-NNNNNNNNN) of `directory`, newest first; the one state.json
     names comes first even if a later one exists (a save that did not finish)."""
     try:
         names = [n for n in os.listdir(directory)
-                 if n.startswith("step-") and n[5:].isdigit()
+                 if folder_step(n) is not None
                  and os.path.isdir(os.path.join(directory, n))]
     except OSError:
         return []
@@ -201,7 +214,7 @@ def folder_counters(folder):
     state = read_state(os.path.dirname(folder))
     if state and state["folder"] == os.path.basename(folder):
         return int(state.get("step", 0)), int(state.get("epoch", 0)), int(state.get("batch", 0))
-    return int(os.path.basename(folder)[5:]), 0, 0
+    return folder_step(os.path.basename(folder)), 0, 0
 
 
 def newest_checkpoint(directory):
