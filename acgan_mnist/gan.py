@@ -9,6 +9,7 @@ import tensorflow as tf
 from keras import ops
 
 from acgan_mnist.model import NUM_CLASSES
+from common import latents
 from common.gan import TwoPlayerGAN, update_loss
 
 SOFT_REAL = 0.95  # one-sided soft labels of the final example (PR #8482)
@@ -65,7 +66,7 @@ def random_inputs(latent_size):
 
 
 def _noise_and_classes(count, latent_size, seeds):
-    noise = tf.random.stateless_uniform((count, latent_size), seeds[0], -1.0, 1.0)
+    noise = latents.stateless((count, latent_size), seeds[0], "uniform_signed")
     classes = tf.random.stateless_uniform((count, 1), seeds[1], 0, NUM_CLASSES, dtype=tf.int32)
     return noise, classes
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from acgan_mnist.model import NUM_CLASSES
 from acgan_mnist.run import load_generator
-from common import cli, rundir
+from common import cli, latents, rundir
 from common.evaluation import generate_parser
 from common.grid import save_grid
 
@@ -20,7 +20,7 @@ def main(argv=None):
     generator, options = load_generator(args.checkpoint)
     rundir.claim_output_dir(args.output_dir)
     rng = np.random.default_rng(args.seed)
-    noise = rng.uniform(-1, 1, (NUM_CLASSES * args.num, options.latent_size)).astype(np.float32)
+    noise = latents.draw(rng, (NUM_CLASSES * args.num, options.latent_size), "uniform_signed")
     labels = np.repeat(np.arange(NUM_CLASSES), args.num)[:, None]
     images = generator.predict([noise, labels], batch_size=100, verbose=0)
     for k in range(NUM_CLASSES):

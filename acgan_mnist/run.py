@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from acgan_mnist.gan import ACGAN, random_inputs
 from acgan_mnist.model import NUM_CLASSES, build_discriminator, build_generator
-from common import cli, rundir
+from common import cli, latents, rundir
 from common.cache import with_random
 from common.evaluation import GENERATOR_METRICS, add_training_flags
 from common.legacy import float32
@@ -84,7 +84,7 @@ def sample(generator, latent_size):
     """generate(count, rng) -> (images, labels): the example's U(-1, 1) noise and uniform
     classes through the inference-mode generator (its generator.predict)."""
     def generate(count, rng):
-        noise = rng.uniform(-1, 1, (count, latent_size)).astype(np.float32)
+        noise = latents.draw(rng, (count, latent_size), "uniform_signed")
         labels = rng.integers(0, NUM_CLASSES, (count, 1))
         return np.asarray(generator([noise, labels], training=False)), labels[:, 0]
     return generate

@@ -14,7 +14,8 @@ from acgan_mnist.gan import TRACKED
 from acgan_mnist.model import NUM_CLASSES
 from acgan_mnist.run import NETWORK_OPTIONS, batches, build_gan, parse_options, scale
 from common import cli, rundir
-from common.callbacks import LossHistory, SampleGif, fixed_latents, write_image
+from common import latents
+from common.callbacks import LossHistory, SampleGif, write_image
 from common.checkpoint import Checkpoint, fit_resumable
 from common.mnist import load_mnist
 from common.evaluation import GENERATOR_METRICS, Evaluation, chosen_metrics, training_extractor
@@ -97,7 +98,7 @@ def main(argv=None):
         print(f"resuming from {checkpoint.directory} at epoch {checkpoint.epoch + 1} "
               f"(step {checkpoint.step})")
     steps = args.steps_per_epoch or math.ceil(len(x_train) / args.batch_size)
-    report = EpochReport(gan, fixed_latents((PLOT_ROWS, args.latent_size), args.seed,
+    report = EpochReport(gan, latents.fixed((PLOT_ROWS, args.latent_size), args.seed,
                                             "uniform_signed"),
                          x_train, y_train, args.output_dir)
     history = LossHistory(args.output_dir, title="AC-GAN", initial_step=checkpoint.step)

@@ -20,23 +20,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the Agg backend)
 
 
-def draw_latents(rng, shape, distribution="normal"):
-    """float32 latents from a NumPy Generator: normal, uniform_signed U(-1, 1) or
-    uniform_unsigned U(0, 1) (carpedm20's z_dist names)."""
-    if distribution == "normal":
-        return rng.standard_normal(shape).astype(np.float32)
-    if distribution == "uniform_signed":
-        return rng.uniform(-1.0, 1.0, shape).astype(np.float32)
-    if distribution == "uniform_unsigned":
-        return rng.uniform(0.0, 1.0, shape).astype(np.float32)
-    raise ValueError(f"unknown latent distribution {distribution!r}")
-
-
-def fixed_latents(shape, seed, distribution="normal"):
-    """Latents drawn once from `seed`, so every grid of a run (and a resumed run) uses the same."""
-    return draw_latents(np.random.default_rng(seed), shape, distribution)
-
-
 class StepCallback(keras.callbacks.Callback):
     """Counts global training steps (batches) across epochs and across resumed runs, and
     calls `on_due(logs)` on a schedule: every `every_steps` steps counted from `first_step`

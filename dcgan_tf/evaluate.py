@@ -10,8 +10,7 @@ import os
 
 import numpy as np
 
-from common import cli, features
-from common.callbacks import draw_latents
+from common import cli, features, latents
 from common.cache import files_key
 from common.files import list_images
 from common.evaluation import (GENERATOR_METRICS, chosen_metrics, evaluate_parser, print_scores,
@@ -22,7 +21,7 @@ from dcgan_tf.run import folder_data, image_spec, load_run, mnist_data, sample_i
 def sample(gan, args):
     """generate(count, rng) -> (images in [-1, 1], labels or None)."""
     def generate(count, rng):
-        z = draw_latents(rng, (count, args.z_dim), args.z_dist)
+        z = latents.draw(rng, (count, args.z_dim), args.z_dist)
         if not args.mnist:
             return sample_images(gan, args, z), None
         labels = rng.integers(0, 10, count)

@@ -8,17 +8,8 @@ after each) per generator step.
 import tensorflow as tf
 from keras import ops
 
+from common import latents
 from common.gan import TwoPlayerGAN, update_loss
-
-
-def stateless_z(shape, distribution, seed):
-    """carpedm20's z_dist: uniform_signed U(-1, 1) (the classic default), uniform_unsigned,
-    normal01 (Anime_GAN and the WGAN use N(0, 1))."""
-    if distribution == "uniform_signed":
-        return tf.random.stateless_uniform(shape, seed, -1.0, 1.0)
-    if distribution == "uniform_unsigned":
-        return tf.random.stateless_uniform(shape, seed, 0.0, 1.0)
-    return tf.random.stateless_normal(shape, seed)
 
 
 def with_z(z_dim, distribution):
@@ -26,7 +17,7 @@ def with_z(z_dim, distribution):
     gets its z, as carpedm20 drew batch_z for every batch."""
     def draw(batch, seed):
         images = batch[0] if isinstance(batch, tuple) else batch
-        z = stateless_z((tf.shape(images)[0], z_dim), distribution, seed)
+        z = latents.stateless((tf.shape(images)[0], z_dim), seed, distribution)
         return (*batch, z) if isinstance(batch, tuple) else (batch, z)
     return draw
 
@@ -37,8 +28,8 @@ def with_critic_noise(z_dim):
     def draw(real, seed):
         seeds = tf.random.experimental.stateless_split(seed, 2)
         shape = tf.shape(real)
-        return (real, tf.random.stateless_normal((shape[0], shape[1], z_dim), seeds[0]),
-                tf.random.stateless_normal((shape[0], z_dim), seeds[1]))
+        return (real, latents.stateless((shape[0], shape[1], z_dim), seeds[0]),
+                latents.stateless((shape[0], z_dim), seeds[1]))
     return draw
 
 

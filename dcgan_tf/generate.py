@@ -7,8 +7,7 @@ import os
 
 import numpy as np
 
-from common import cli, rundir
-from common.callbacks import draw_latents
+from common import cli, latents, rundir
 from common.evaluation import generate_parser
 from common.grid import save_grid
 from dcgan_tf.run import load_run, sample_images, value_range
@@ -22,7 +21,7 @@ def main(argv=None):
     rundir.claim_output_dir(args.output_dir)
     rng = np.random.default_rng(args.seed)
     count = args.num * (10 if options.mnist else 1)
-    z = draw_latents(rng, (count, options.z_dim), options.z_dist)
+    z = latents.draw(rng, (count, options.z_dim), options.z_dist)
     labels = np.repeat(np.arange(10), args.num) if options.mnist else None
     y = None if labels is None else np.eye(10, dtype=np.float32)[labels]
     images = np.concatenate([sample_images(gan, options, z[i:i + 100],

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 
 from common import cli, rundir
-from common.callbacks import fixed_latents
+from common import latents
 from common.cache import ImageFolder
 from common.decode import ImageSpec
 from common.files import first_readable, list_images
@@ -218,7 +218,7 @@ def value_range(args):
 
 
 def sample_latents(args, count=None):
-    return fixed_latents((count or args.batch_size, args.z_dim), args.seed, args.z_dist)
+    return latents.fixed((count or args.batch_size, args.z_dim), args.seed, args.z_dist)
 
 
 def load_run(checkpoint, data_dir=None):

@@ -2,8 +2,7 @@
 WGAN): resampling, and the interpolation between two samples picked on the page."""
 import numpy as np
 
-from common import webapp
-from common.callbacks import draw_latents
+from common import latents, webapp
 from common.images import bytescale, to_uint8
 from dcgan_tf.run import load_run, sample_images, value_range
 
@@ -16,11 +15,11 @@ def endpoints(checkpoint):
     gan, options = load_run(checkpoint)
     conditional = bool(options.mnist)
 
-    def latents(payload):
+    def page_latents(payload):
         """The page's samples: `count` latents of the run's z_dist from "seed"; conditional
         MNIST gives sample i the one-hot digit i mod 10."""
         count = webapp.integer(payload, "count", 20 if conditional else 16, 1, 64)
-        z = draw_latents(np.random.default_rng(webapp.seed(payload)), (count, options.z_dim),
+        z = latents.draw(np.random.default_rng(webapp.seed(payload)), (count, options.z_dim),
                          options.z_dist)
         y = np.eye(10, dtype=np.float32)[np.arange(count) % 10] if conditional else None
         return z, y
@@ -33,12 +32,12 @@ def endpoints(checkpoint):
 
     def sample(payload):
         """{"seed", "count"}: the samples."""
-        return {"images": images(*latents(payload))}
+        return {"images": images(*page_latents(payload))}
 
     def interpolate(payload):
         """{"seed", "count", "a", "b"}: samples a and b of that draw and the straight line
         between their latents (and, conditional, between their one-hot digits)."""
-        z, y = latents(payload)
+        z, y = page_latents(payload)
         a = webapp.integer(payload, "a", 0, 0, len(z) - 1)
         b = webapp.integer(payload, "b", 1, 0, len(z) - 1)
         t = np.linspace(0.0, 1.0, INTERPOLATION_STEPS + 2, dtype=np.float32)[:, None]

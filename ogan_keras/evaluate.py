@@ -8,8 +8,7 @@ like x. Not in the repository, which showed reconstructions as pictures only.
 """
 import numpy as np
 
-from common import cli, features
-from common.callbacks import draw_latents
+from common import cli, features, latents
 from common.evaluation import chosen_metrics, evaluate_parser, print_scores, score_generator
 from common.cache import ImageFolder, files_key
 from common.files import list_images
@@ -67,7 +66,7 @@ def scores(gan, data, img_dim, extractor, metrics, num_samples, batch_size=50, s
     out = {}
     if {"fid", "kid"} & set(metrics):
         def generate(count, rng):
-            z = draw_latents(rng, (count, gan.generator.input_shape[-1]))
+            z = latents.draw(rng, (count, gan.generator.input_shape[-1]))
             return gan.generator.predict(z, verbose=0), None
         out.update(score_generator(extractor, metrics, generate,
                                    real_images(data, img_dim, batch_size, num_samples, seed),

@@ -8,8 +8,7 @@ import os
 
 import numpy as np
 
-from common import cli, rundir
-from common.callbacks import draw_latents
+from common import cli, latents, rundir
 from common.cache import image_folder
 from common.evaluation import generate_parser
 from common.grid import save_grid
@@ -27,7 +26,7 @@ def main(argv=None):
     folder = image_folder(args.data or options.data, image_spec(options.img_dim), 1,
                           seed=args.seed, limit=2 * RECONSTRUCTIONS)
     rundir.claim_output_dir(args.output_dir)
-    z = draw_latents(np.random.default_rng(args.seed), (args.num, options.z_dim))
+    z = latents.draw(np.random.default_rng(args.seed), (args.num, options.z_dim))
     samples = gan.generator.predict(z, verbose=0)
     reconstructions = reconstruction_grid(gan)(fixed_real_images(folder, RECONSTRUCTIONS))
     interpolations = interpolation_grid(gan)(fixed_real_images(folder, 2 * INTERPOLATION_PAIRS))

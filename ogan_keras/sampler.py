@@ -3,8 +3,7 @@
 and resampling."""
 import numpy as np
 
-from common import webapp
-from common.callbacks import draw_latents
+from common import latents, webapp
 from common.files import list_images
 from common.errors import UserError
 from common.images import resize, to_signed, to_uint8
@@ -21,7 +20,7 @@ def endpoints(checkpoint):
     def sample(payload):
         """{"seed", "count"}: G(z), z ~ N(0, 1), as ogan_keras.generate."""
         count = webapp.integer(payload, "count", 16, 1, 64)
-        z = draw_latents(np.random.default_rng(webapp.seed(payload)), (count, options.z_dim))
+        z = latents.draw(np.random.default_rng(webapp.seed(payload)), (count, options.z_dim))
         return {"images": webapp.pngs_base64(to_uint8(gan.generator.predict(z, verbose=0)))}
 
     def interpolate(payload):

@@ -9,7 +9,8 @@ import os
 import tensorflow as tf
 
 from common import cli, rundir
-from common.callbacks import LossHistory, SampleGif, SampleGrid, fixed_latents
+from common import latents
+from common.callbacks import LossHistory, SampleGif, SampleGrid
 from common.checkpoint import Checkpoint, fit_resumable
 from common.cache import image_folder, with_random
 from common.evaluation import Evaluation, chosen_metrics, training_extractor
@@ -23,7 +24,7 @@ from ogan_keras.run import (INTERPOLATION_PAIRS, INTERPOLATION_STEPS, METRICS, N
 def with_latents(images, z_dim, seed, start=0):
     """Each batch with its own z ~ N(0, 1), as the script's generator yielded [X, Z]."""
     def draw(x, seed_pair):
-        return x, tf.random.stateless_normal((tf.shape(x)[0], z_dim), seed=seed_pair)
+        return x, latents.stateless((tf.shape(x)[0], z_dim), seed_pair)
     return with_random(images, draw, seed, start)
 
 
@@ -31,7 +32,7 @@ def callbacks(args, gan, folder, checkpoint, extractor=None):
     samples = os.path.join(args.output_dir, "samples")
     every = dict(every_steps=args.sample_every, first_step=1, initial_step=checkpoint.step,
                  summary_dir=args.output_dir)
-    z_samples = fixed_latents((81, args.z_dim), args.seed)
+    z_samples = latents.fixed((81, args.z_dim), args.seed)
     history = LossHistory(args.output_dir, every_steps=args.sample_every, title="O-GAN",
                           initial_step=checkpoint.step)
     evaluation = []

@@ -6,7 +6,8 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from common.callbacks import LossHistory, SampleGif, SampleGrid, fixed_latents, read_history
+from common import latents as latent_draws
+from common.callbacks import LossHistory, SampleGif, SampleGrid, read_history
 from common.checkpoint import Checkpoint, fit_resumable
 from conftest import saved_counters
 
@@ -99,11 +100,26 @@ def test_checkpoint_refuses_mismatched_optimizer_state(tmp_path):
 
 
 def test_fixed_latents_are_reproducible():
-    a = fixed_latents((4, 3), seed=5)
-    assert np.array_equal(a, fixed_latents((4, 3), seed=5))
-    assert not np.array_equal(a, fixed_latents((4, 3), seed=6))
-    u = fixed_latents((1000,), 1, "uniform_signed")
+    a = latent_draws.fixed((4, 3), seed=5)
+    assert np.array_equal(a, latent_draws.fixed((4, 3), seed=5))
+    assert not np.array_equal(a, latent_draws.fixed((4, 3), seed=6))
+    u = latent_draws.fixed((1000,), 1, "uniform_signed")
     assert u.min() >= -1 and u.max() <= 1 and u.min() < -0.9
+
+
+def test_one_owner_draws_every_distribution_by_carpedm20s_names():
+    """NumPy and stateless TensorFlow draws of each --z_dist (normal01 is normal), in range
+    and of the right spread; an unknown name is an error, not silently N(0, 1)."""
+    rng = np.random.default_rng(0)
+    for name, (low, high, std) in {"uniform_signed": (-1, 1, 2 / 12 ** 0.5),
+                                   "uniform_unsigned": (0, 1, 1 / 12 ** 0.5),
+                                   "normal01": (-6, 6, 1.0), "normal": (-6, 6, 1.0)}.items():
+        for z in (latent_draws.draw(rng, (20000,), name),
+                  latent_draws.stateless((20000,), [1, 2], name).numpy()):
+            assert z.dtype == np.float32 and low <= z.min() and z.max() <= high, name
+            assert abs(z.std() - std) < 0.02 and abs(z.mean() - (low + high) / 2) < 0.02, name
+    with pytest.raises(ValueError, match="unknown latent distribution"):
+        latent_draws.stateless((2,), [1, 2], "gaussian")
 
 
 def fit_with(callbacks, epochs=2, steps=3):
@@ -121,7 +137,7 @@ def test_sample_grid_every_steps_reuses_inputs(tmp_path):
         seen.append(latents)
         return np.tanh(latents).reshape(-1, 2, 2, 1)
 
-    latents = fixed_latents((4, 4), seed=0)
+    latents = latent_draws.fixed((4, 4), seed=0)
     grid = SampleGrid(generate, latents, str(tmp_path), "s_{step:03d}_{epoch}.png",
                       every_steps=2, first_step=1, initial_step=10)
     fit_with([grid])

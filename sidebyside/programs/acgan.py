@@ -11,6 +11,7 @@ import numpy as np
 
 from acgan_mnist.import_original import file_arrays, import_network
 from acgan_mnist.run import build_gan, parse_options
+import common.latents
 from common.mnist import load_mnist
 from common.errors import UserError
 from sidebyside.programs import mnist_as_read, recorded_images, records
@@ -36,7 +37,7 @@ def runner_config(args, workdir):
 
 
 def latents(args, count, rng):
-    return rng.uniform(-1, 1, (count, LATENT_SIZE)).astype(np.float32)
+    return common.latents.draw(rng, (count, LATENT_SIZE), "uniform_signed")
 
 
 def load(folder, config):

@@ -10,6 +10,7 @@ import os
 
 import numpy as np
 
+import common.latents
 from common.files import list_images
 from common.original_files import Importer
 from dcgan_tf.import_original import import_anime, read_anime
@@ -37,7 +38,7 @@ def runner_config(args, workdir):
 
 
 def latents(args, count, rng):
-    return rng.standard_normal((count, Z_DIM)).astype(np.float32)
+    return common.latents.draw(rng, (count, Z_DIM), "normal")
 
 
 def load(folder, config):

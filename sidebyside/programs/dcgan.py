@@ -14,6 +14,7 @@ import os
 
 import numpy as np
 
+import common.latents
 from common.files import IMAGE_EXTENSIONS
 from common.errors import UserError
 from common.original_files import Importer
@@ -68,7 +69,7 @@ def runner_config(args, workdir):
 
 
 def latents(args, count, rng):
-    return rng.uniform(-1, 1, (count, Z_DIM)).astype(np.float32)
+    return common.latents.draw(rng, (count, Z_DIM), "uniform_signed")
 
 
 def options(config, c_dim):

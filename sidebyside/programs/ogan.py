@@ -12,6 +12,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+import common.latents
 from common.cache import image_folder
 
 from common.files import list_images
@@ -47,7 +48,7 @@ def runner_config(args, workdir):
 
 def latents(args, count, rng):
     z_dim = TUTORIAL_Z_DIM if args.time_original else Z_DIM
-    return rng.standard_normal((count, z_dim)).astype(np.float32)
+    return common.latents.draw(rng, (count, z_dim), "normal")
 
 
 def load(folder, config):

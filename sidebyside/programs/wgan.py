@@ -11,6 +11,7 @@ import os
 
 import numpy as np
 
+import common.latents
 from common.files import list_images
 from common.errors import UserError
 from common.original_files import Importer
@@ -39,7 +40,7 @@ def runner_config(args, workdir):
 
 
 def latents(args, count, rng):
-    return rng.standard_normal((count, Z_DIM)).astype(np.float32)
+    return common.latents.draw(rng, (count, Z_DIM), "normal")
 
 
 def options(config):
