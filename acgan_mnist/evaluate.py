@@ -6,9 +6,9 @@ the project's classifier (common.classifier) assigns to the class they were gene
 """
 from acgan_mnist.run import load_generator, sample, scale
 from common import cli, features
-from common.mnist import load_mnist
 from common.evaluation import (GENERATOR_METRICS, array_key, chosen_metrics, evaluate_parser,
                                print_scores, score_generator)
+from common.mnist import load_mnist
 
 
 def real_batches(images, batch_size):

@@ -17,10 +17,10 @@ from common import cli, rundir
 from common import latents
 from common.callbacks import LossHistory, SampleGif, write_image
 from common.checkpoint import Checkpoint, fit_resumable
-from common.mnist import load_mnist
-from common.evaluation import GENERATOR_METRICS, Evaluation, chosen_metrics, training_extractor
 from common.errors import UserError
+from common.evaluation import GENERATOR_METRICS, Evaluation, chosen_metrics, training_extractor
 from common.grid import save_grid
+from common.mnist import load_mnist
 
 PLOT_ROWS = 40  # the example's num_rows: 40 latents per class column
 

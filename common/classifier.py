@@ -10,9 +10,9 @@ import keras
 import numpy as np
 
 from common import cli
-from common.mnist import load_mnist
 from common.errors import UserError
 from common.images import to_signed
+from common.mnist import load_mnist
 
 FEATURES = "features"
 

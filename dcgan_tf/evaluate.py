@@ -12,9 +12,9 @@ import numpy as np
 
 from common import cli, features, latents
 from common.cache import files_key
-from common.files import list_images
 from common.evaluation import (GENERATOR_METRICS, chosen_metrics, evaluate_parser, print_scores,
                                score_generator)
+from common.files import list_images
 from dcgan_tf.run import folder_data, image_spec, load_run, mnist_data, sample_images
 
 

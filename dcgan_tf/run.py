@@ -14,12 +14,12 @@ from common import cli, rundir
 from common import latents
 from common.cache import ImageFolder
 from common.decode import ImageSpec
-from common.files import first_readable, list_images
-from common.mnist import load_mnist
-from common.evaluation import GENERATOR_METRICS, add_training_flags
 from common.errors import UserError
+from common.evaluation import GENERATOR_METRICS, add_training_flags
+from common.files import first_readable, list_images
 from common.images import is_greyscale_file
 from common.legacy import Keras2RMSprop, float32
+from common.mnist import load_mnist
 from dcgan_tf import model
 from dcgan_tf.gan import DCGAN, WGAN
 

@@ -12,11 +12,11 @@ import matplotlib
 import tensorflow as tf
 
 from common import cli, rundir
+from common.cache import with_random
 from common.callbacks import LossHistory, SampleGif, SampleGrid, StepCallback
 from common.checkpoint import Checkpoint, fit_resumable
-from common.cache import with_random
-from common.evaluation import GENERATOR_METRICS, Evaluation, chosen_metrics, training_extractor
 from common.errors import UserError
+from common.evaluation import GENERATOR_METRICS, Evaluation, chosen_metrics, training_extractor
 from dcgan_tf.evaluate import generator_scores
 from dcgan_tf.gan import with_critic_noise, with_z
 from dcgan_tf.run import (NETWORK_OPTIONS, build_gan, folder_data, mnist_data, networks,

@@ -9,8 +9,8 @@ like x. Not in the repository, which showed reconstructions as pictures only.
 import numpy as np
 
 from common import cli, features, latents
-from common.evaluation import chosen_metrics, evaluate_parser, print_scores, score_generator
 from common.cache import ImageFolder, files_key
+from common.evaluation import chosen_metrics, evaluate_parser, print_scores, score_generator
 from common.files import list_images
 from ogan_keras.run import METRICS, image_spec, load_run
 

@@ -4,8 +4,8 @@ and resampling."""
 import numpy as np
 
 from common import latents, webapp
-from common.files import list_images
 from common.errors import UserError
+from common.files import list_images
 from common.images import resize, to_signed, to_uint8
 from ogan_keras.run import image_spec, interpolation_grid, load_run, reconstruction_grid
 

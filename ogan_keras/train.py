@@ -10,9 +10,9 @@ import tensorflow as tf
 
 from common import cli, rundir
 from common import latents
+from common.cache import image_folder, with_random
 from common.callbacks import LossHistory, SampleGif, SampleGrid
 from common.checkpoint import Checkpoint, fit_resumable
-from common.cache import image_folder, with_random
 from common.evaluation import Evaluation, chosen_metrics, training_extractor
 from ogan_keras.evaluate import scores
 from ogan_keras.model import sizes

@@ -12,9 +12,9 @@ import time
 import numpy as np
 
 from common import cli, rundir
-from pix2pix_tf.pairs import list_paired_images
 from common.errors import UserError
 from common.evaluation import print_scores
+from pix2pix_tf.pairs import list_paired_images
 from pix2pix_tf.run import (append_index, build_model, displayable, fixed_examples,
                             image_scores, load_generator, save_images, write_scores)
 

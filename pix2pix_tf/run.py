@@ -18,12 +18,12 @@ from PIL import Image
 
 from common import cli, rundir
 from common.color import deprocess_lab, lab_to_rgb
-from pix2pix_tf.pairs import paired_transform
 from common.errors import UserError
 from common.images import read_image, to_unit
 from common.legacy import float32
 from pix2pix_tf.gan import Pix2Pix
 from pix2pix_tf.model import CROP_SIZE, build_discriminator, build_generator
+from pix2pix_tf.pairs import paired_transform
 
 RESTORED_OPTIONS = ("which_direction", "ngf", "ndf", "lab_colorization")
 NETWORK_OPTIONS = ["which_direction", "ngf", "ndf", "lab_colorization", "separable_conv"]

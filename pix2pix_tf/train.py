@@ -14,16 +14,16 @@ import numpy as np
 import tensorflow as tf
 
 from common import cli, rundir
+from common.cache import ImageFolder
 from common.callbacks import LossHistory, SampleGif, StepCallback, tensorboard_writer
 from common.checkpoint import Checkpoint, fit_resumable
-from common.cache import ImageFolder
 from common.decode import ImageSpec
-from pix2pix_tf.pairs import list_paired_images, paired_transform
-from common.evaluation import Evaluation
 from common.errors import UserError
+from common.evaluation import Evaluation
 from pix2pix_tf.evaluate import dataset_scores, test
 from pix2pix_tf.gan import LOSSES
 from pix2pix_tf.model import CROP_SIZE
+from pix2pix_tf.pairs import list_paired_images, paired_transform
 from pix2pix_tf.run import (NETWORK_OPTIONS, append_index, build_model, displayable,
                             fixed_examples, load_generator, parameter_count, parse_options,
                             restore_options, save_images, convert_image_dtype)

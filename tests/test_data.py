@@ -13,8 +13,8 @@ from common.decode import ImageSpec
 
 from common.files import list_images
 
-from common.mnist import load_mnist
 from common.errors import UserError
+from common.mnist import load_mnist
 from conftest import write_idx, write_images, write_mnist_dir
 
 SPEC_8X8 = ImageSpec(size=(8, 8))

@@ -9,8 +9,8 @@ from PIL import Image
 from scipy import ndimage
 
 from dcgan_tf import model, train, visualize
-from dcgan_tf.run import build_gan, parse_options, sample_images
 from dcgan_tf.gan import DCGAN, WGAN, bce_probabilities, with_critic_noise
+from dcgan_tf.run import build_gan, parse_options, sample_images
 from conftest import saved_counters, write_images, write_mnist_dir
 
 

@@ -4,8 +4,8 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from common.checkpoint import fit_resumable
 from common.cache import image_folder
+from common.checkpoint import fit_resumable
 from common.legacy import LegacyBatchNormalization
 from ogan_keras import train
 from ogan_keras.gan import OGAN, correlation

@@ -11,9 +11,9 @@ import numpy as np
 
 from acgan_mnist.import_original import file_arrays, import_network
 from acgan_mnist.run import build_gan, parse_options
+from common.errors import UserError
 import common.latents
 from common.mnist import load_mnist
-from common.errors import UserError
 from sidebyside.programs import mnist_as_read, recorded_images, records
 
 ENVIRONMENT, SOURCE, RUNNER = "keras224", "acgan", "acgan.py"

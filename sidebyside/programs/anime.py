@@ -10,8 +10,8 @@ import os
 
 import numpy as np
 
-import common.latents
 from common.files import list_images
+import common.latents
 from common.original_files import Importer
 from dcgan_tf.import_original import import_anime, read_anime
 from dcgan_tf.run import build_gan, parse_options

@@ -14,9 +14,9 @@ import os
 
 import numpy as np
 
-import common.latents
-from common.files import IMAGE_EXTENSIONS
 from common.errors import UserError
+from common.files import IMAGE_EXTENSIONS
+import common.latents
 from common.original_files import Importer
 from common.tf1_checkpoints import tf1_checkpoint, tf1_checkpoint_prefix
 from dcgan_tf.import_original import dcgan_folder, import_dcgan

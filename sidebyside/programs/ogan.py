@@ -12,8 +12,8 @@ import os
 import numpy as np
 import tensorflow as tf
 
-import common.latents
 from common.cache import image_folder
+import common.latents
 
 from common.files import list_images
 from common.original_files import Importer, import_keras2_layers

@@ -14,12 +14,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pix2pix_tf.pairs import list_paired_images, paired_transform
 from common.errors import UserError
 from common.images import read_image, to_uint8, to_unit
 from pix2pix_tf.gan import LOSSES
 from pix2pix_tf.import_original import import_checkpoint
 from pix2pix_tf.model import CROP_SIZE, AlwaysOnDropout
+from pix2pix_tf.pairs import list_paired_images, paired_transform
 from pix2pix_tf.run import fixed_examples, image_scores, parse_options
 from sidebyside.programs import recorded_images, records
 

@@ -11,9 +11,9 @@ import os
 
 import numpy as np
 
-import common.latents
-from common.files import list_images
 from common.errors import UserError
+from common.files import list_images
+import common.latents
 from common.original_files import Importer
 from dcgan_tf.import_original import import_wgan, read_wgan
 from dcgan_tf.run import build_gan, parse_options, sample_images
