@@ -21,18 +21,21 @@ from common.keras2_files import keras2_layer_order
 
 class Importer:
     """Assigns the original's arrays to a port's variables, one named group at a time; the
-    first array that does not fit ends the import with one UserError naming it, the shape
-    found and the shape wanted. `verbose` prints a line per group."""
+    first array that does not fit ends the import with one UserError naming it, its file, the
+    shape found and the shape wanted. `verbose` prints a line per group. `source` names what
+    was imported (a file, or the folder of an original's pair of files); a group read from one
+    file of several names that file in `assign`."""
 
     def __init__(self, source, verbose=False):
         self.source, self.verbose = source, verbose
         self.groups = self.tensors = 0
 
-    def assign(self, group, pairs):
-        """pairs: [(original name, array, Keras variable)]; `group` names them in messages."""
+    def assign(self, group, pairs, source=None):
+        """pairs: [(original name, array, Keras variable)] read from `source` (default: the
+        importer's); `group` names them in messages."""
         for name, array, variable in pairs:
             if tuple(array.shape) != tuple(variable.shape):
-                raise UserError(f"{self.source}: {name} has shape {tuple(array.shape)}, the "
+                raise UserError(f"{source or self.source}: {name} has shape {tuple(array.shape)}, the "
                                 f"port's {variable.path} wants {tuple(variable.shape)}; is it "
                                 "a file of this program at these sizes?")
         for _, array, variable in pairs:

@@ -303,7 +303,7 @@ def import_anime(importer, gan, files_and_arrays):
     files, arrays = files_and_arrays
     for file_name, network in (("generate.t7", gan.generator),
                                ("discriminator.t7", gan.discriminator)):
-        state, importer.source = arrays[file_name], files[file_name]
+        state, source = arrays[file_name], files[file_name]
         used = set()
         for module, layer in zip(anime_modules(file_name),
                                  [layer for layer in network.layers if layer.weights]):
@@ -311,17 +311,17 @@ def import_anime(importer, gan, files_and_arrays):
                 names = ((".weight", layer.gamma), (".bias", layer.beta),
                          (".running_mean", layer.moving_mean),
                          (".running_var", layer.moving_variance))
-                pairs = [(module + suffix, require(state, module + suffix, importer.source),
-                          variable) for suffix, variable in names]
+                pairs = [(module + suffix, require(state, module + suffix, source), variable)
+                         for suffix, variable in names]
                 # num_batches_tracked (PyTorch >= 0.4.1) only matters with momentum=None.
                 used.add(f"{module}.num_batches_tracked")
             else:
                 name = f"{module}.weight"
-                pairs = [(name, torch_kernel(name, require(state, name, importer.source),
-                                             layer.kernel, importer.source), layer.kernel)]
-            importer.assign(f"{file_name} {module}", pairs)
+                pairs = [(name, torch_kernel(name, require(state, name, source),
+                                             layer.kernel, source), layer.kernel)]
+            importer.assign(f"{file_name} {module}", pairs, source)
             used.update(name for name, _, _ in pairs)
-        refuse_leftovers(state, used, importer.source)
+        refuse_leftovers(state, used, source)
 
 
 KERAS2_WEIGHTS = ("kernel", "gamma", "beta", "moving_mean", "moving_variance")
@@ -346,13 +346,13 @@ def import_wgan(importer, gan, files_and_layers):
     files, layers = files_and_layers
     for file_name, network in (("generate.h5", gan.generator),
                                ("discriminator.h5", gan.critic)):
-        importer.source = files[file_name]
+        source = files[file_name]
         ported = [layer for layer in network.layers if layer.weights]
         for file_layer, layer in zip(layers[file_name], ported):
             importer.assign(f"{file_name} {file_layer[0]}",
-                            keras2_pairs(file_layer, layer, importer.source))
+                            keras2_pairs(file_layer, layer, source), source)
         if len(layers[file_name]) != len(ported):
-            raise UserError(f"{importer.source} has {len(layers[file_name])} layers with "
+            raise UserError(f"{source} has {len(layers[file_name])} layers with "
                             f"weights, wgan_keras.py's {network.name} {len(ported)}; is it "
                             "that script's file?")
 
@@ -371,7 +371,6 @@ def main(argv=None):
     gan = build_gan(options)
     importer = Importer(source, args.verbose)
     assign(importer, gan, arrays)
-    importer.source = source
     write_run(output_dir, options, networks(gan),
               {"d_optimizer": gan.d_optimizer, "g_optimizer": gan.g_optimizer}, step=step)
     print(importer.summary(output_dir))
