@@ -157,28 +157,11 @@ def _build_cache(folder):
     start = time.time()
     store = FileCache(directory) if directory and \
         _estimated_bytes(folder) > folder.cache_mb * 2 ** 20 else MemoryCache()
-    decoded = None
     for jpeg in (True, False):  # JPEGs by name need no branch on the format (see decode)
         chosen = [i for i, path in enumerate(paths)
                   if path.lower().endswith(JPEG_EXTENSIONS) == jpeg]
         if chosen:
-            part = tf.data.Dataset.from_tensor_slices((np.array(chosen, np.int64),
-                                                       [paths[i] for i in chosen]))
-            part = part.map(lambda i, path, jpeg=jpeg: (i, spec.decode(path, jpeg)),
-                            num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
-            decoded = part if decoded is None else decoded.concatenate(part)
-    if decoded is None:  # no files: nothing for TensorFlow
-        decoded = tf.data.Dataset.from_tensor_slices((tf.zeros([0], tf.int64),
-                                                      tf.zeros([0, 1, 1, spec.channels], tf.uint8)))
-    decoded = decoded.ignore_errors()
-    if spec.size:  # every image at the training size: they cross into Python a batch at a time
-        decoded = decoded.batch(FILL_BATCH).prefetch(2)  # (2.5x the files/s of one at a time)
-        for indices, images in decoded.as_numpy_iterator():
-            for index, image in zip(indices, images):
-                store.add(int(index), image)
-    else:
-        for index, image in decoded.as_numpy_iterator():
-            store.add(int(index), image)
+            _decode_into(store, chosen, [paths[i] for i in chosen], spec, jpeg)
     for index in sorted(set(range(len(paths))) - store.indices()):  # TensorFlow could not
         try:
             store.add(index, spec.read(paths[index]))
@@ -190,6 +173,23 @@ def _build_cache(folder):
           f"({store.nbytes / 2 ** 20:.0f} MB at the training size, {store.where}); later "
           "epochs read this cache", flush=True)
     return store
+
+
+def _decode_into(store, indices, paths, spec, jpeg):
+    """Decode `paths` (the folder's files `indices`) in one parallel TensorFlow pass into
+    `store`; files TensorFlow cannot decode are left out (the caller retries them with PIL)."""
+    decoded = tf.data.Dataset.from_tensor_slices((np.array(indices, np.int64), paths))
+    decoded = decoded.map(lambda i, path: (i, spec.decode(path, jpeg)),
+                          num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
+    decoded = decoded.ignore_errors()
+    if spec.size:  # every image at the training size: they cross into Python a batch at a time
+        decoded = decoded.batch(FILL_BATCH).prefetch(2)  # (2.5x the files/s of one at a time)
+        for batch_indices, images in decoded.as_numpy_iterator():
+            for index, image in zip(batch_indices, images):
+                store.add(int(index), image)
+    else:
+        for index, image in decoded.as_numpy_iterator():
+            store.add(int(index), image)
 
 
 def _estimated_bytes(folder):

@@ -66,13 +66,15 @@ class ImageSpec:
             cols = tf.numpy_function(pil_nearest, [shape[1], width], tf.int64, stateful=False)
             return tf.gather(tf.gather(image, rows), cols, axis=1)
         method = {"bilinear": "bilinear", "bicubic": "bicubic", "area": "area"}[self.method]
-        resized = tf.cast(tf.clip_by_value(tf.round(tf.image.resize(
-            image, (height, width), method=method, antialias=method != "area")), 0, 255),
-            tf.uint8)
+
+        def resized():  # built inside the branch that needs it: no resize of a same-size image
+            return tf.cast(tf.clip_by_value(tf.round(tf.image.resize(
+                image, (height, width), method=method, antialias=method != "area")), 0, 255),
+                tf.uint8)
         if self.crop:  # the size is known: the crop's
-            return image if tuple(self.crop) == tuple(self.size) else resized
+            return image if tuple(self.crop) == tuple(self.size) else resized()
         same = tf.logical_and(tf.equal(shape[0], height), tf.equal(shape[1], width))
-        return tf.cond(same, lambda: image, lambda: resized)
+        return tf.cond(same, lambda: image, resized)
 
     def read(self, path):
         """The same with PIL (raises UserError for a file PIL cannot read either)."""
