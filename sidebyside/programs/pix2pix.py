@@ -162,8 +162,9 @@ def quality_scores(args, config, models):
     paths = held_out_paths(config)
     options = parse_options(["--mode", "test"])
     _, inputs, targets = fixed_examples(options, paths, args.num_samples)
-    inputs = inputs[:max(BATCH_SIZE, len(inputs) // BATCH_SIZE * BATCH_SIZE)]
-    shown = [to_uint8(x, VALUE_RANGE) / 255.0 for x in (inputs, targets[:len(inputs)])]
+    if inputs is None:
+        raise UserError(f"none of the {len(paths)} held-out pairs could be read")
+    shown = [to_uint8(x, VALUE_RANGE) / 255.0 for x in (inputs, targets)]
     scores = {}
     for name, model in models.items():
         outputs = samples(model, inputs)
