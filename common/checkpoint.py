@@ -8,6 +8,7 @@ Finding and checking saved checkpoints is common.rundir's.
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -118,8 +119,11 @@ class Checkpoint(StepCallback):
         return rundir.has_checkpoint(self.directory)
 
     def states(self):
-        """{file stem: variables} of everything besides the networks' weights."""
-        states = {name: optimizer.variables for name, optimizer in self.optimizers.items()}
+        """{file stem: variables} of everything besides the networks' weights: each
+        optimizer's as {key: variable} (optimizer_state), the rest as lists saved in order."""
+        paths = structural_paths(self.networks)
+        states = {name: optimizer_state(optimizer, paths)
+                  for name, optimizer in self.optimizers.items()}
         seeds = {f"{name}_seeds": seeds for name, network in self.networks.items()
                  if (seeds := seed_states(network))}
         return {**states, **seeds, **self.extra}
@@ -162,18 +166,27 @@ class Checkpoint(StepCallback):
         return True
 
     def _restore_variables(self, path, name, variables):
+        """Assign the values saved in `path` to `variables`: by key where they are a dict (an
+        optimizer's state), in order where a list (and for an optimizer's state saved before
+        the keys, as v0, v1, ...)."""
         try:
             with np.load(path) as saved:
-                values = [saved[f"v{i}"] for i in range(len(saved.files))]
+                values = {key: saved[key] for key in saved.files}
         except (OSError, ValueError, KeyError) as error:
             raise UserError(f"cannot read {path} ({error}); use --fresh to start over") \
                 from error
-        if len(values) != len(variables) or any(
-                tuple(v.shape) != tuple(s.shape) for v, s in zip(variables, values)):
+        if not isinstance(variables, dict) or values.keys() == {
+                f"v{i}" for i in range(len(values))}:
+            listed = variables.values() if isinstance(variables, dict) else variables
+            variables = {f"v{i}": variable for i, variable in enumerate(listed)}
+        if values.keys() != variables.keys() or any(
+                tuple(variables[key].shape) != np.shape(values[key]) for key in variables):
+            differences = describe_keys(values, variables)
             raise UserError(f"the {name} state in {self.directory} does not match these "
-                            "networks; use --fresh to start over")
-        for variable, value in zip(variables, values):
-            variable.assign(value)
+                            "networks" + (f" ({differences})" if differences else "") +
+                            "; use --fresh to start over")
+        for key, variable in variables.items():
+            variable.assign(values[key])
 
     def save(self):
         """Write the current state as a new checkpoint and make it the current one."""
@@ -197,8 +210,10 @@ class Checkpoint(StepCallback):
             for name, network in self.networks.items():
                 network.save_weights(os.path.join(partial, f"{name}.weights.h5"))
             for name, variables in self.states().items():
+                keyed = variables if isinstance(variables, dict) else {
+                    f"v{i}": v for i, v in enumerate(variables)}
                 np.savez(os.path.join(partial, f"{name}.npz"),
-                         **{f"v{i}": np.asarray(v.numpy()) for i, v in enumerate(variables)})
+                         **{key: np.asarray(v.numpy()) for key, v in keyed.items()})
             rundir.write_atomically(os.path.join(partial, rundir.COUNTERS_FILE), json.dumps(
                 {"step": self.step, "epoch": self.epoch, "batch": self.done_in_epoch}))
             _sync_folder(partial)
@@ -239,6 +254,64 @@ class Checkpoint(StepCallback):
         if steps is None or self.done_in_epoch >= steps + self.resumed_batches:
             self.set_counters(self.step, epoch + 1)  # a save now is at batch 0
         super().on_epoch_end(epoch, logs)
+
+
+def structural_paths(networks):
+    """{id(variable): "NETWORK/child/.../name"} for every variable of `networks` ({name:
+    network}): each layer named by its class and its number among its parent's children of
+    that class (as Keras' .weights.h5 names them), not by Keras' process-wide auto-names
+    (conv2d_5 is the sixth Conv2D the process built), so the same networks built in another
+    process, after other models, get the same paths."""
+    paths, taken = {}, set()
+
+    def walk(layer, path):
+        for variable in layer._trainable_variables + layer._non_trainable_variables:
+            key = f"{path}/{variable.name}"
+            while key in taken:  # two variables of one layer named alike
+                key += "'"
+            if id(variable) not in paths:
+                paths[id(variable)] = key
+                taken.add(key)
+        seen = {}
+        for child in layer._flatten_layers(include_self=False, recursive=False):
+            kind = re.sub(r"(?<!^)(?=[A-Z])", "_", type(child).__name__).lower()
+            seen[kind] = seen.get(kind, -1) + 1
+            walk(child, f"{path}/{kind}" + (f"_{seen[kind]}" if seen[kind] else ""))
+
+    for name, network in networks.items():
+        walk(network, name)
+    return paths
+
+
+def optimizer_state(optimizer, paths):
+    """{key: variable} of an optimizer's variables. A slot (Keras names it after its model
+    variable's process-dependent path: add_variable_from_reference) is keyed by that model
+    variable's structural path (`paths`) and the slot's name, e.g.
+    "generator/dense/kernel:momentum"; anything else (iterations, learning_rate) by its own
+    name. Saved by key, a slot can only load into the slot of the same variable, whatever
+    order the optimizer was built in."""
+    references = {variable.path.replace("/", "_"): variable
+                  for variable in getattr(optimizer, "_trainable_variables", [])}
+    state = {}
+    for index, variable in enumerate(optimizer.variables):
+        owners = [prefix for prefix in references if variable.name.startswith(prefix + "_")]
+        key = variable.name
+        if owners:
+            prefix = max(owners, key=len)
+            owner = references[prefix]
+            key = f"{paths.get(id(owner), prefix)}:{variable.name[len(prefix) + 1:]}"
+        state[key if key not in state else f"{key}#{index}"] = variable
+    return state
+
+
+def describe_keys(saved, wanted):
+    """What differs between two key sets, briefly: 'missing a, b; unexpected c'."""
+    missing, unexpected = sorted(set(wanted) - set(saved)), sorted(set(saved) - set(wanted))
+    parts = ([f"missing {', '.join(missing[:3])}" + (" ..." if len(missing) > 3 else "")]
+             if missing else []) + (
+        [f"unexpected {', '.join(unexpected[:3])}" + (" ..." if len(unexpected) > 3 else "")]
+        if unexpected else [])
+    return "; ".join(parts)
 
 
 def seed_states(network):

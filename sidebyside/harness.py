@@ -89,7 +89,9 @@ def parse_args(argv):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--runs", type=cli.positive_int, default=1,
                         help="statistical mode: this many runs (seeds --seed, --seed + 1, ...), "
-                             "then each program's scores over them and an equivalence test")
+                             "then each program's scores over them and an equivalence test; a "
+                             "run found finished in OUTPUT_DIR/run-k with the same settings "
+                             "is reused")
     parser.add_argument("--margin", type=cli.positive_float, default=None,
                         help="--runs: the equivalence margin of the score (default: the "
                              "original's own run-to-run standard deviation)")
@@ -527,7 +529,7 @@ def side_by_side(program, args, output_dir):
     print(f"samples from the same latents: largest difference {sample_difference:.2e}; "
           f"wrote {picture}")
     results.update(program=args.program, steps=args.steps, seed=args.seed,
-                   diverged=diverged or None, verdict="diverged" if diverged else "same",
+                   settings=run_settings(args), diverged=diverged or None, verdict="diverged" if diverged else "same",
                    seconds={"original": float(original_time), "port": float(np.median(seconds))},
                    largest_sample_difference=sample_difference)
     report.write_results(results, output_dir)
@@ -600,6 +602,31 @@ def main(argv=None):
     return 0
 
 
+def run_settings(args):
+    """What decides a statistical run's outcome, recorded in its results.json: --runs reuses
+    a run it finds finished with the same settings (an interrupted command goes on where it
+    stopped instead of redoing hours of runs)."""
+    absolute = {name: os.path.abspath(getattr(args, name)) if getattr(args, name) else None
+                for name in ("data", "original", "classifier", "inception_weights", "held_out")}
+    return {"program": args.program, "steps": args.steps, "seed": args.seed,
+            "batch_size": args.batch_size, "keep_dropout": args.keep_dropout,
+            "as_released": args.as_released, "features": args.features,
+            "num_samples": args.num_samples, **absolute}
+
+
+def finished_run(run_dir, settings):
+    """The results.json of a statistical run in `run_dir` made with exactly `settings`, or
+    None (none there, unreadable, another mode, or made with other settings)."""
+    try:
+        with open(os.path.join(run_dir, "results.json")) as f:
+            results = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if results.get("mode") != "statistical" or results.get("settings") != settings:
+        return None
+    return results
+
+
 def many_runs(program, args, output_dir):
     """--runs K (statistical mode): K runs, run k with seed --seed + k (a fresh original and
     the port from its weights), into OUTPUT_DIR/run-k; then each program's scores over the runs
@@ -613,8 +640,13 @@ def many_runs(program, args, output_dir):
     base, runs = args.seed, []
     for k in range(args.runs):
         args.seed = base + k
+        run_dir = os.path.join(output_dir, f"run-{k}")
         print(f"\n==== run {k + 1} of {args.runs} (seed {args.seed}) ====", flush=True)
-        runs.append(side_by_side(program, args, os.path.join(output_dir, f"run-{k}")))
+        finished = finished_run(run_dir, run_settings(args))
+        if finished:
+            print(f"finished before with the same settings: {run_dir}/results.json "
+                  f"(scores {finished['scores']}); delete it to run again", flush=True)
+        runs.append(finished or side_by_side(program, args, run_dir))
     args.seed = base
     summary = report.equivalence([run["scores"] for run in runs], args.margin)
     summary["metric"] = runs[0]["scores"].get("metric", "FID")

@@ -99,6 +99,87 @@ def test_checkpoint_refuses_mismatched_optimizer_state(tmp_path):
                    {"d_optimizer": model.d_optimizer, "g_optimizer": model.g_optimizer}).restore()
 
 
+def two_layers():
+    """A network whose two layers' variables have the same shapes: state loaded by position
+    into an optimizer built in another order would fit, and be wrong."""
+    return keras.Sequential([keras.Input((3,)), keras.layers.Dense(3), keras.layers.Dense(3)])
+
+
+def trained_adam(network, order):
+    optimizer = keras.optimizers.Adam(1e-2)
+    variables = [network.trainable_variables[i] for i in order]
+    optimizer.build(variables)
+    rng = np.random.default_rng(0)
+    for _ in range(2):
+        optimizer.apply([rng.normal(size=v.shape).astype("float32") for v in variables],
+                        variables)
+    return optimizer
+
+
+def slots(optimizer, network):
+    """Adam's (momentum, velocity) of each of the network's variables, in the network's
+    order."""
+    return [(optimizer._momentums[optimizer._get_variable_index(v)].numpy(),
+             optimizer._velocities[optimizer._get_variable_index(v)].numpy())
+            for v in network.trainable_variables]
+
+
+def test_optimizer_state_is_keyed_by_the_variables_place_in_the_network(tmp_path):
+    """Slots are saved under their variable's structural path (network/layer/name), not the
+    optimizer's order or Keras' process-wide auto-names: an optimizer built with the layers
+    in the other order, in networks whose layers were auto-named differently (built later in
+    this process), gets each variable's own slots back."""
+    first = two_layers()
+    saved = trained_adam(first, [0, 1, 2, 3])
+    checkpoint = Checkpoint(str(tmp_path), {"net": first}, {"opt": saved})
+    checkpoint.set_counters(2, 0)
+    checkpoint.save()
+    second = two_layers()
+    assert second.layers[0].name != first.layers[0].name  # auto-named dense_2, not dense
+    loaded = keras.optimizers.Adam(1e-2)
+    loaded.build([second.trainable_variables[i] for i in (2, 3, 0, 1)])
+    assert Checkpoint(str(tmp_path), {"net": second}, {"opt": loaded}).restore()
+    expected, found = slots(saved, first), slots(loaded, second)
+    for (m, v), (m_found, v_found) in zip(expected, found):
+        np.testing.assert_array_equal(m_found, m)
+        np.testing.assert_array_equal(v_found, v)
+    # what loading by position would have done: the first kernel's slots are not the second's
+    assert not np.array_equal(expected[0][0], expected[2][0])
+    assert int(loaded.iterations) == 2
+
+
+def test_optimizer_state_saved_by_position_still_loads(tmp_path):
+    """A checkpoint from before the keys (v0, v1, ... in the optimizer's order) loads in that
+    order."""
+    network = two_layers()
+    saved = trained_adam(network, [0, 1, 2, 3])
+    checkpoint = Checkpoint(str(tmp_path), {"net": network}, {"opt": saved})
+    checkpoint.set_counters(2, 0)
+    checkpoint.save()
+    folder = tmp_path / "step-000000002"
+    np.savez(folder / "opt.npz", **{f"v{i}": v.numpy() for i, v in enumerate(saved.variables)})
+    loaded = keras.optimizers.Adam(1e-2)
+    loaded.build(network.trainable_variables)
+    assert Checkpoint(str(tmp_path), {"net": network}, {"opt": loaded}).restore()
+    for a, b in zip(slots(loaded, network), slots(saved, network)):
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_optimizer_state_of_other_networks_is_refused_by_name(tmp_path):
+    network = two_layers()
+    checkpoint = Checkpoint(str(tmp_path), {"net": network},
+                            {"opt": trained_adam(network, [0, 1, 2, 3])})
+    checkpoint.set_counters(2, 0)
+    checkpoint.save()
+    other = keras.Sequential([keras.Input((3,)), keras.layers.Dense(3)])
+    from common.errors import UserError
+    with pytest.raises(UserError, match=r"opt state .* missing net/dense/bias:momentum|"
+                                        r"opt state .*unexpected net/dense_1"):
+        Checkpoint(str(tmp_path), {"net": other},
+                   {"opt": trained_adam(other, [0, 1])}).restore()
+
+
 def test_fixed_latents_are_reproducible():
     a = latent_draws.fixed((4, 3), seed=5)
     assert np.array_equal(a, latent_draws.fixed((4, 3), seed=5))

@@ -282,6 +282,44 @@ def test_seed_decides_the_originals_run(tmp_path, program, extra):
     assert kernels and not any(np.array_equal(a, b) for a, b in kernels)
 
 
+def finished(run_dir, args, original, port):
+    """results.json of a statistical run of `args` scored `original` / `port` (3 steps)."""
+    from sidebyside.harness import run_settings
+    os.makedirs(run_dir)
+    losses = [{"step": step, "loss": "g_loss", "original": original, "port": port}
+              for step in (1, 2, 3)]
+    with open(os.path.join(run_dir, "results.json"), "w") as f:
+        json.dump({"mode": "statistical", "seed": args.seed, "settings": run_settings(args),
+                   "scores": {"original": original, "port": port}, "losses": losses,
+                   "running_means": {}}, f)
+
+
+def test_many_runs_go_on_from_the_runs_found_finished(tmp_path, capsys):
+    """--runs K after an interruption: each run-k whose results.json holds this command's
+    settings (seed --seed + k, steps, data, scores...) is reused, so a command whose runs are
+    all finished runs no original (the data is not even there) and only gives the verdict;
+    one made with other settings is not reused."""
+    from sidebyside.harness import finished_run, parse_args, run_settings
+    argv = ["acgan", "--data", str(tmp_path / "gone"), "--keep-dropout", "--steps", "3",
+            "--runs", "3", "--margin", "1", "--output-dir", str(tmp_path / "out")]
+    args = parse_args(argv)
+    args.batch_size = program_module("acgan").BATCH_SIZE  # as main() sets it
+    for k, (original, port) in enumerate([(40.0, 40.1), (42.0, 42.05), (41.0, 40.95)]):
+        args.seed = k
+        finished(str(tmp_path / "out" / f"run-{k}"), args, original, port)
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert exit_info.value.code == results["exit_status"] == 0
+    assert results["verdict"] == "equivalent" and results["seeds"] == [0, 1, 2]
+    assert capsys.readouterr().out.count("finished before with the same settings") == 3
+    args.seed = 0
+    assert finished_run(str(tmp_path / "out" / "run-0"), run_settings(args))
+    args.steps = 4
+    assert finished_run(str(tmp_path / "out" / "run-0"), run_settings(args)) is None
+    assert finished_run(str(tmp_path / "nowhere"), run_settings(args)) is None
+
+
 def test_many_runs_compare_outcomes_with_an_equivalence_test(tmp_path):
     """--runs 3 in statistical mode: three seeds, each a fresh original (different initial
     weights) and the port from its weights; the scores over the runs, the paired differences'
