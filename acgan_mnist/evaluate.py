@@ -4,7 +4,7 @@
 Not in the tutorial (which printed losses and plots): class_accuracy is the fraction of samples
 the project's classifier (common.classifier) assigns to the class they were generated for.
 """
-from acgan_mnist.run import load_generator, sample, scale
+from acgan_mnist.run import load_run, sample, scale
 from common import cli, features
 from common.evaluation import (GENERATOR_METRICS, array_key, chosen_metrics, evaluate_parser,
                                print_scores, score_generator)
@@ -29,7 +29,8 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=None, help="real images (default: the run's)")
     args = parser.parse_args(argv)
     metrics = chosen_metrics(args, GENERATOR_METRICS)
-    generator, options = load_generator(args.checkpoint)
+    gan, options = load_run(args.checkpoint)
+    generator = gan.generator
     extractor = features.extractor(args.features, args.classifier, args.inception_weights)
     (x_train, _), _ = load_mnist(args.data_dir or options.data_dir)
     scores = generator_scores(generator, options.latent_size, x_train, extractor, metrics,

@@ -8,7 +8,7 @@ import os
 import numpy as np
 
 from acgan_mnist.model import NUM_CLASSES
-from acgan_mnist.run import load_generator
+from acgan_mnist.run import load_run
 from common import cli, latents, rundir
 from common.evaluation import generate_parser
 from common.grid import save_grid
@@ -17,7 +17,8 @@ from common.grid import save_grid
 @cli.exits_cleanly
 def main(argv=None):
     args = generate_parser("acgan_mnist", __doc__, 100, "samples per class").parse_args(argv)
-    generator, options = load_generator(args.checkpoint)
+    gan, options = load_run(args.checkpoint)
+    generator = gan.generator
     rundir.claim_output_dir(args.output_dir)
     rng = np.random.default_rng(args.seed)
     noise = latents.draw(rng, (NUM_CLASSES * args.num, options.latent_size), "uniform_signed")

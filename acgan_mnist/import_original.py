@@ -120,10 +120,7 @@ def main(argv=None):
                                 args.verbose)]
     steps = epoch * STEPS_PER_EPOCH
     continue_debias(gan.generator, steps, args.verbose)
-    write_run(output_dir, options, {"generator": gan.generator,
-                                    "discriminator": gan.discriminator},
-              {"d_optimizer": gan.d_optimizer, "g_optimizer": gan.g_optimizer},
-              step=steps, epoch=epoch)
+    write_run(output_dir, options, gan, step=steps, epoch=epoch)
     for importer in importers:
         print(importer.summary(output_dir))
     print("both Adam optimizers start fresh: mnist_acgan.py never saved their state")

@@ -71,13 +71,14 @@ def build_gan(args):
     return gan
 
 
-def load_generator(checkpoint):
-    """(generator with the run's newest weights, the run's options) of --checkpoint."""
-    run = rundir.find_run(checkpoint)
-    # A run of another program has no latent_size: its weights then fail to fit, one line.
-    generator = build_generator(getattr(run.options, "latent_size", 100))
-    run.load(generator, "generator")
-    return generator, run.options
+def load_run(checkpoint):
+    """(ACGAN with the run's newest generator, the run's options) of --checkpoint (a run's
+    --output-dir or its checkpoint folder): the one loader of a trained run, as every
+    package's run.load_run."""
+    run = rundir.find_run(checkpoint, "acgan_mnist", parse_options([]))
+    gan = build_gan(run.options)
+    run.load(gan.generator, "generator")
+    return gan, run.options
 
 
 def sample(generator, latent_size):

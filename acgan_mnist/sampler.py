@@ -3,14 +3,15 @@ row across the chosen classes, as the example's plots drew them."""
 import numpy as np
 
 from acgan_mnist.model import NUM_CLASSES
-from acgan_mnist.run import load_generator
+from acgan_mnist.run import load_run
 from common import webapp
 from common.images import to_uint8
 
 
 def endpoints(checkpoint):
     """(the page's info, {path: handler}) for the run at `checkpoint`."""
-    generator, options = load_generator(checkpoint)
+    gan, options = load_run(checkpoint)
+    generator = gan.generator
 
     def sample(payload):
         """{"seed", "rows", "classes"}: rows x classes images, row r with one latent (the

@@ -90,10 +90,8 @@ def main(argv=None):
     print(cli.startup_line(args, strategy, len(x_train)))
     with strategy.scope():
         gan = build_gan(args)
-    checkpoint = Checkpoint(os.path.join(args.output_dir, "checkpoints"),
-                            {"generator": gan.generator, "discriminator": gan.discriminator},
-                            {"d_optimizer": gan.d_optimizer, "g_optimizer": gan.g_optimizer},
-                            every_steps=args.checkpoint_every)
+    checkpoint = Checkpoint.of(os.path.join(args.output_dir, "checkpoints"), gan,
+                               every_steps=args.checkpoint_every)
     if checkpoint.restore():
         print(f"resuming from {checkpoint.directory} at epoch {checkpoint.epoch + 1} "
               f"(step {checkpoint.step})")

@@ -115,6 +115,11 @@ class Checkpoint(StepCallback):
         self.epoch = 0
         self.saved_step = None
 
+    @classmethod
+    def of(cls, directory, gan, **schedule):
+        """The Checkpoint of a GAN (common.gan.GANModel): what its checkpoint_state() names."""
+        return cls(directory, **gan.checkpoint_state(), **schedule)
+
     def exists(self):
         return rundir.has_checkpoint(self.directory)
 

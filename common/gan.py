@@ -78,6 +78,12 @@ class GANModel(keras.Model):
     def metrics(self):
         return list(self.trackers.values())
 
+    def checkpoint_state(self):
+        """What a checkpoint of this GAN holds besides its counters, as common.checkpoint's
+        Checkpoint takes it: {"networks": {name: network}, "optimizers": {name: optimizer},
+        "extra": {name: [variables]}}. Every train command and importer saves through it."""
+        raise NotImplementedError
+
     def record(self, **values):
         for name, value in values.items():
             self.trackers[name].update_state(value)
@@ -111,3 +117,12 @@ class TwoPlayerGAN(GANModel):
         # Built now so a checkpoint's optimizer state can be restored before the first step.
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
+
+    def checkpoint_networks(self):
+        """{name in a checkpoint: network}."""
+        return {"generator": self.generator, "discriminator": self.discriminator}
+
+    def checkpoint_state(self):
+        return {"networks": self.checkpoint_networks(),
+                "optimizers": {"d_optimizer": self.d_optimizer, "g_optimizer": self.g_optimizer},
+                "extra": {}}

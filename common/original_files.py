@@ -106,17 +106,22 @@ def import_parser(program, doc):
     return parser
 
 
-def write_run(output_dir, options, networks, optimizers, step=0, epoch=0, extra=None):
-    """The imported networks as a normal run directory: options.json and one checkpoint at
-    `step` that `train` resumes and evaluate / generate load. Refuses a directory that
-    already holds a checkpoint."""
+def write_run(output_dir, options, gan, step=0, epoch=0, only=None):
+    """The imported GAN as a normal run directory: options.json and one checkpoint at `step`
+    (what gan.checkpoint_state() names; `only`: just these networks, no optimizer state)
+    that `train` resumes and evaluate / generate load. Refuses a directory that already holds
+    a checkpoint."""
     rundir.claim_output_dir(output_dir)
     checkpoints = os.path.join(output_dir, getattr(options, "checkpoint_dir", "checkpoints"))
     if rundir.has_checkpoint(checkpoints):
         raise UserError(f"{output_dir} already holds a run; pass another --output-dir")
     options.output_dir = output_dir
     rundir.write_options(output_dir, options)
-    checkpoint = Checkpoint(checkpoints, networks, optimizers, extra=extra)
+    state = gan.checkpoint_state()
+    if only:
+        state = {"networks": {name: state["networks"][name] for name in only},
+                 "optimizers": {}, "extra": {}}
+    checkpoint = Checkpoint(checkpoints, **state)
     checkpoint.set_counters(step, epoch)  # an epoch starts at the imported step
     checkpoint.save()
     return checkpoint

@@ -137,8 +137,12 @@ class Run:
                      "this run's options.json")
 
 
-def find_run(path, checkpoints_name="checkpoints"):
-    """The Run of --checkpoint `path`: a run's --output-dir, or its checkpoint folder."""
+def find_run(path, program=None, defaults=None, checkpoints_name="checkpoints"):
+    """The Run of --checkpoint `path`: a run's --output-dir, or its checkpoint folder. With
+    `program` (a package), a run that names another program (options.json's "program") is one
+    error line, not weights that fail to fit. `defaults` (the program's options, a Namespace)
+    fill what an older run's options.json lacks; a run from before the program was named
+    that is another program's then fails where its weights do not fit, one line too."""
     if not os.path.isdir(path):
         raise UserError(f"--checkpoint {path} does not exist")
     for output_dir in (path, os.path.dirname(os.path.abspath(path))):
@@ -148,6 +152,11 @@ def find_run(path, checkpoints_name="checkpoints"):
     else:
         raise UserError(f"--checkpoint {path} is not a training run (no options.json in it or "
                         "beside it); pass a run's --output-dir")
+    if defaults is not None:
+        options = argparse.Namespace(**{**vars(defaults), **vars(options)})
+    saved_program = getattr(options, "program", None)
+    if program and saved_program and saved_program != program:
+        raise UserError(f"--checkpoint {path} is a run of {saved_program}, not of {program}")
     name = getattr(options, "checkpoint_dir", None) or checkpoints_name
     checkpoint_dir = os.path.join(output_dir, name)
     if not step_folders(checkpoint_dir):

@@ -15,7 +15,8 @@ from common.cache import files_key
 from common.evaluation import (GENERATOR_METRICS, chosen_metrics, evaluate_parser, print_scores,
                                score_generator)
 from common.files import list_images
-from dcgan_tf.run import folder_data, image_spec, load_run, mnist_data, sample_images
+from dcgan_tf.originals.carpedm20 import mnist_data
+from dcgan_tf.run import folder_data, image_spec, load_run, sample_images
 
 
 def sample(gan, args):

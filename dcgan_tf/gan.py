@@ -168,6 +168,10 @@ class WGAN(TwoPlayerGAN):
         """wgan_keras.py's netD: the discriminator without a sigmoid."""
         return self.discriminator
 
+    def checkpoint_networks(self):
+        """{name in a checkpoint: network}."""
+        return {"generator": self.generator, "critic": self.critic}
+
     def critic_step(self, real, noise):
         """One critic update; returns mean D(real), mean D(fake) computed before it."""
         # The script calls every BatchNormalization with training=1, so batch statistics are

@@ -35,7 +35,7 @@ from common.keras2_files import keras2_weights
 from common.original_files import Importer, import_parser, refuse_leftovers, require, write_run
 from common.tf1_checkpoints import tf1_checkpoint, tf1_checkpoint_prefix
 from common.torch_pickles import torch_state_dict
-from dcgan_tf.run import build_gan, networks, parse_options
+from dcgan_tf.run import build_gan, parse_options
 
 Y_DIM = 10  # carpedm20's conditional model is its MNIST model: ten one-hot classes
 # carpedm20's model_dir: "{dataset}_{batch_size}_{output_height}_{output_width}"
@@ -371,8 +371,7 @@ def main(argv=None):
     gan = build_gan(options)
     importer = Importer(source, args.verbose)
     assign(importer, gan, arrays)
-    write_run(output_dir, options, networks(gan),
-              {"d_optimizer": gan.d_optimizer, "g_optimizer": gan.g_optimizer}, step=step)
+    write_run(output_dir, options, gan, step=step)
     print(importer.summary(output_dir))
     print("train on: " + shlex.join(["python", "-m", "dcgan_tf.train", "--train",
                                      *resume_flags(options), "--output_dir", output_dir]))

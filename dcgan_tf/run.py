@@ -7,38 +7,17 @@ them imports another's command line.
 """
 import os
 
-import keras
 import numpy as np
 
 from common import cli, rundir
-from common import latents
 from common.cache import ImageFolder
 from common.decode import ImageSpec
 from common.errors import UserError
 from common.evaluation import GENERATOR_METRICS, add_training_flags
 from common.files import first_readable, list_images
 from common.images import is_greyscale_file
-from common.legacy import Keras2RMSprop, float32
-from common.mnist import load_mnist
-from dcgan_tf import model
-from dcgan_tf.gan import DCGAN, WGAN
+from dcgan_tf import originals
 
-# Per-architecture defaults for flags left unset: carpedm20 / Anime_GAN DCGAN / wgan_keras.py.
-# Cadence: carpedm20's classic revision hard-coded a grid every 100 steps and a checkpoint
-# every 500 (HEAD's --sample_freq/--ckpt_freq default to 200/200); Anime_GAN saved its grid and
-# models every 20 epochs; wgan_keras.py every 1,000 steps, step 0 included.
-ARCH_DEFAULTS = {
-    "dcgan": dict(epoch=25, learning_rate=0.0002, z_dist="uniform_signed", g_steps=2,
-                  input_height=108, output_height=64, input_fname_pattern="*.jpg",
-                  sample_freq=100, ckpt_freq=500),
-    "anime": dict(epoch=500, learning_rate=0.0001, z_dist="normal01", g_steps=1,
-                  input_height=96, output_height=96, input_fname_pattern="*.jpg",
-                  sample_freq=20, ckpt_freq=None),
-    # flow_from_directory("faces/") reads the images of faces/'s subfolders.
-    "wgan": dict(epoch=1000, learning_rate=0.00005, z_dist="normal01", g_steps=1,
-                 input_height=96, output_height=96, input_fname_pattern="*/*.jpg",
-                 sample_freq=1000, ckpt_freq=1000),
-}
 NETWORK_OPTIONS = ["arch", "dataset", "z_dim", "gf_dim", "df_dim", "gfc_dim", "dfc_dim",
                    "output_height", "output_width", "c_dim"]
 
@@ -48,7 +27,7 @@ def parse_options(argv=None):
     parser = cli.parser("dcgan_tf", "carpedm20 DCGAN-tensorflow, the anime DCGAN and the "
                                     "Keras WGAN. Flags left at None take --arch's default.")
     add = parser.add_argument
-    add("--arch", choices=tuple(ARCH_DEFAULTS), default="dcgan")
+    add("--arch", choices=tuple(originals.ORIGINALS), default="dcgan")
     add("--epoch", type=cli.positive_int, default=None,
         help="epochs to train (25 / 500 / 1000)")
     add("--learning_rate", type=cli.positive_float, default=None,
@@ -97,16 +76,16 @@ def parse_options(argv=None):
 
 
 def resolve(args):
-    """Fill the per-arch defaults and the sizes carpedm20 derived (width = height...)."""
-    for key, value in ARCH_DEFAULTS[args.arch].items():
+    """Fill --arch's defaults and the sizes carpedm20 derived (width = height...)."""
+    original = originals.of(args)
+    for key, value in original.DEFAULTS.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
-    args.mnist = args.arch == "dcgan" and args.dataset == "mnist"
-    if args.mnist:
-        args.input_height = args.output_height = 28
-    if args.arch != "dcgan" and args.output_height != 96:
-        raise UserError(f"--arch {args.arch} generates 96x96 images; "
-                        f"drop --output_height {args.output_height}")
+    original.resolve(args)
+    if original.OUTPUT_SIZE and args.output_height != original.OUTPUT_SIZE:
+        raise UserError(f"--arch {args.arch} generates {original.OUTPUT_SIZE}x"
+                        f"{original.OUTPUT_SIZE} images; drop --output_height "
+                        f"{args.output_height}")
     args.input_width = args.input_width or args.input_height
     args.output_width = args.output_width or args.output_height
     args.z_dist = {"normal01": "normal"}.get(args.z_dist, args.z_dist)
@@ -117,17 +96,6 @@ def resolve(args):
 
 # ---- data ----
 
-def mnist_data(args):
-    """carpedm20's load_mnist: train + test (70,000), shuffled once with seed 547, [0, 1],
-    one-hot y; batches in that fixed order every epoch."""
-    (x_train, y_train), (x_test, y_test) = load_mnist(os.path.join(args.data_dir, "mnist"))
-    x = np.concatenate([x_train, x_test]).astype(np.float32)[..., None] / 255.0
-    y = np.concatenate([y_train, y_test]).astype(np.int64)
-    order = np.random.RandomState(547).permutation(len(x))
-    x, y = x[order], np.eye(10, dtype=np.float32)[y[order]]
-    return x, y
-
-
 def image_spec(args):
     """carpedm20's get_image (pre-#352): center crop with --crop, then resize to the output
     size. The original resized float arrays with scipy's imresize, which byte-scaled each
@@ -136,7 +104,7 @@ def image_spec(args):
     return ImageSpec(channels=args.c_dim,
                      crop=(args.input_height, args.input_width) if args.crop else None,
                      size=(args.output_height, args.output_width),
-                     method="nearest" if args.arch == "wgan" else "bilinear", scale="signed")
+                     method=originals.of(args).RESIZE, scale="signed")
 
 
 def folder_data(args, **options):
@@ -145,7 +113,7 @@ def folder_data(args, **options):
     where = os.path.join(args.data_dir, args.dataset)
     paths = list_images(where, args.input_fname_pattern)
     _, greyscale = first_readable(paths, is_greyscale_file, where)
-    args.c_dim = 1 if args.arch == "dcgan" and greyscale else 3
+    args.c_dim = 1 if originals.of(args).GREYSCALE and greyscale else 3
     return ImageFolder(paths, image_spec(args), seed=args.seed,
                        cache_mb=getattr(args, "cache_mb", 1024), **options)
 
@@ -153,80 +121,27 @@ def folder_data(args, **options):
 # ---- networks ----
 
 def build_gan(args):
-    """The networks and the GAN for --arch, compiled with their optimizers."""
-    if args.arch == "wgan":
-        gan = WGAN(model.build_wgan_generator(args.z_dim, 16 * args.gf_dim),
-                   model.build_wgan_critic(args.df_dim), args.z_dim, args.n_critic, args.clamp)
-        # Keras 2.1.2's RMSprop: rho 0.9, epsilon 1e-8 outside the square root; rho was a
-        # float32 K.variable, so 1 - rho was 0.10000002 (float32 as for TF1's beta_2).
-        gan.compile(Keras2RMSprop(args.learning_rate, rho=float32(0.9), epsilon=1e-8),
-                    Keras2RMSprop(args.learning_rate, rho=float32(0.9), epsilon=1e-8),
-                    **cli.compile_options(args))
-        return gan
-    if args.arch == "anime":
-        generator = model.build_anime_generator(args.z_dim, args.gf_dim)
-        discriminator = model.build_anime_discriminator(args.df_dim)
-    else:
-        y_dim = 10 if args.mnist else None
-        generator = model.build_generator(args.z_dim, args.gf_dim, args.gfc_dim, args.c_dim,
-                                          y_dim, args.output_height, args.output_width)
-        discriminator = model.build_discriminator(args.df_dim, args.dfc_dim, args.c_dim, y_dim,
-                                                  args.output_height, args.output_width)
-    # carpedm20 printed the losses re-evaluated after each step's updates (reevaluate).
-    gan = DCGAN(generator, discriminator, args.z_dim, conditional=args.mnist,
-                g_steps=args.g_steps, z_dist=args.z_dist, from_logits=args.arch == "dcgan",
-                reevaluate=args.arch == "dcgan")
-    # TF1 Adam and PyTorch 0.4 Adam both step by lr_t * m / (sqrt(v) + 1e-8), Keras 3's
-    # formula with epsilon 1e-8 (its default is 1e-7). TF1 held beta_2 as a float32 constant;
-    # PyTorch multiplies by the Python float.
-    beta_2 = float32(0.999) if args.arch == "dcgan" else 0.999
-    gan.compile(keras.optimizers.Adam(args.learning_rate, beta_1=args.beta1, beta_2=beta_2,
-                                      epsilon=1e-8),
-                keras.optimizers.Adam(args.learning_rate, beta_1=args.beta1, beta_2=beta_2,
-                                      epsilon=1e-8),
-                **cli.compile_options(args))
-    return gan
-
-
-def networks(gan):
-    if isinstance(gan, WGAN):
-        return {"generator": gan.generator, "critic": gan.critic}
-    return {"generator": gan.generator, "discriminator": gan.discriminator}
-
-
-KERAS2_PREDICT_BATCH = 32  # Keras 2's Model.predict batch_size default
+    """The networks and the GAN of --arch's original, compiled with its optimizers."""
+    return originals.of(args).build_gan(args)
 
 
 def sample_images(gan, args, z, y=None):
-    """carpedm20's sampler runs BatchNorm on moving statistics; Anime_GAN sampled without
-    eval() and wgan_keras.py built BN with training=1, so those two use batch statistics:
-    Anime_GAN's over the whole fixed batch, the WGAN's over each 32 latents, the batches
-    netG.predict split them into."""
-    training = args.arch != "dcgan"
-    if isinstance(gan, WGAN):
-        return np.concatenate([gan.generator(z[i:i + KERAS2_PREDICT_BATCH], training=True)
-                               for i in range(0, len(z), KERAS2_PREDICT_BATCH)])
-    return gan.generate(z, y, training=training).numpy()
+    """Samples as --arch's original sampled them (BatchNorm's mode and batches)."""
+    return originals.of(args).sample_images(gan, args, z, y)
 
 
 def value_range(args):
-    """Grids of [0, 1] MNIST or [-1, 1] images; anime and WGAN grids went through
-    scipy.misc.imsave on floats, which stretched each grid to its own min..max (None)."""
-    if args.arch != "dcgan":
-        return None
-    return (0.0, 1.0) if args.mnist else (-1.0, 1.0)
-
-
-def sample_latents(args, count=None):
-    return latents.fixed((count or args.batch_size, args.z_dim), args.seed, args.z_dist)
+    """The value range of --arch's grids (None: each stretched to its own min..max)."""
+    return originals.of(args).value_range(args)
 
 
 def load_run(checkpoint, data_dir=None):
     """(GAN with the run's newest generator weights, the run's options) of --checkpoint (a
-    run's --output_dir or its checkpoint folder); `data_dir` replaces the saved one."""
-    run = rundir.find_run(checkpoint)
+    run's --output_dir or its checkpoint folder); `data_dir` replaces the saved one. The one
+    loader of a trained run, as every package's run.load_run."""
+    run = rundir.find_run(checkpoint, "dcgan_tf", parse_options([]))
     if data_dir:
         run.options.data_dir = data_dir
     gan = build_gan(run.options)
-    run.load(networks(gan)["generator"], "generator")
+    run.load(gan.generator, "generator")
     return gan, run.options

@@ -4,10 +4,10 @@ import numpy as np
 
 from common import latents, webapp
 from common.images import bytescale, to_uint8
+from dcgan_tf import originals
 from dcgan_tf.run import load_run, sample_images, value_range
 
 INTERPOLATION_STEPS = 8  # images between the two picked samples
-TITLES = {"dcgan": "DCGAN", "anime": "anime DCGAN", "wgan": "WGAN"}
 
 
 def endpoints(checkpoint):
@@ -44,5 +44,5 @@ def endpoints(checkpoint):
         mix = lambda v: (1 - t) * v[a] + t * v[b]
         return {"images": images(mix(z), None if y is None else mix(y))}
 
-    info = {"program": "dcgan", "title": TITLES[options.arch], "conditional": conditional}
+    info = {"program": "dcgan", "title": originals.of(options).TITLE, "conditional": conditional}
     return info, {"/sample": sample, "/interpolate": interpolate}

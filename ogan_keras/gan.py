@@ -53,6 +53,10 @@ class OGAN(GANModel):
         # Built now so a checkpoint's optimizer state can be restored before the first step.
         self.optimizer.build(self.joint_variables())
 
+    def checkpoint_state(self):
+        return {"networks": {"encoder": self.encoder, "generator": self.generator},
+                "optimizers": {"optimizer": self.optimizer}, "extra": {}}
+
     def joint_variables(self):
         return self.encoder.trainable_variables + self.generator.trainable_variables
 

@@ -112,8 +112,7 @@ def main(argv=None):
     import_keras2_layers(importer, "generator", generator_arrays,
                          generator_layers(gan.generator))
     continue_debias(gan, args.verbose)
-    write_run(output_dir, options, {"encoder": gan.encoder, "generator": gan.generator},
-              {"optimizer": gan.optimizer})
+    write_run(output_dir, options, gan)
     print(importer.summary(output_dir))
     print("RMSprop starts fresh: o_gan_celeba_sm_4x4.py never saved its state")
     defaults = parse_options([])

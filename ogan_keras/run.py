@@ -84,8 +84,10 @@ def build_gan(args):
 
 
 def load_run(checkpoint):
-    """(OGAN with the run's newest encoder and generator, the run's options) of --checkpoint."""
-    run = rundir.find_run(checkpoint)
+    """(OGAN with the run's newest encoder and generator, the run's options) of --checkpoint (a
+    run's --output-dir or its checkpoint folder): the one loader of a trained run, as every
+    package's run.load_run."""
+    run = rundir.find_run(checkpoint, "ogan_keras", parse_options([]))
     gan = build_gan(run.options)
     run.load(gan.encoder, "encoder")
     run.load(gan.generator, "generator")

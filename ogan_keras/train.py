@@ -74,9 +74,8 @@ def main(argv=None):
         gan = build_gan(args)
     print(f"encoder: {gan.encoder.count_params():,} parameters, "
           f"generator: {gan.generator.count_params():,}")
-    checkpoint = Checkpoint(os.path.join(args.output_dir, "checkpoints"),
-                            {"encoder": gan.encoder, "generator": gan.generator},
-                            {"optimizer": gan.optimizer}, every_steps=args.sample_every)
+    checkpoint = Checkpoint.of(os.path.join(args.output_dir, "checkpoints"), gan,
+                               every_steps=args.sample_every)
     if checkpoint.restore():
         print(f"resuming from {checkpoint.directory} at step {checkpoint.step}")
     steps = args.steps_per_epoch or math.ceil(folder.prepare().count / args.batch_size)

@@ -11,19 +11,20 @@ import time
 
 import numpy as np
 
-from common import cli, rundir
+from common import cli
 from common.errors import UserError
 from common.evaluation import print_scores
 from pix2pix_tf.pairs import list_paired_images
-from pix2pix_tf.run import (append_index, build_model, displayable, fixed_examples,
-                            image_scores, load_generator, save_images, write_scores)
+from pix2pix_tf.run import (append_index, displayable, fixed_examples, image_scores, load_run,
+                            save_images, write_scores)
 
 METRICS = ("psnr", "ssim", "ab_error")
 
 
 def test(args, paths, model):
-    """One pass over input_dir: images/{name}-{inputs,outputs,targets}.png and index.html."""
-    load_generator(args, model)
+    """One pass over input_dir with the trained `model`: images/{name}-{inputs,outputs,
+    targets}.png and index.html."""
+    print("loading model from checkpoint")
     max_steps = math.ceil(len(paths) / args.batch_size)
     if args.max_steps is not None:
         max_steps = min(max_steps, args.max_steps)
@@ -77,10 +78,7 @@ def main(argv=None):
                         help="score at most this many examples (default: all)")
     parser.add_argument("--batch-size", type=cli.positive_int, default=1)
     args = parser.parse_args(argv)
-    run = rundir.find_run(args.checkpoint)
-    options = run.options
-    model = build_model(options)
-    run.load(model.generator, "generator")
+    model, options = load_run(args.checkpoint)
     paths = list_paired_images(args.input_dir or options.input_dir,
                                split=not options.lab_colorization)
     return print_scores(dataset_scores(options, model, paths, args.num_samples,

@@ -45,6 +45,12 @@ class Pix2Pix(TwoPlayerGAN):
         self.averages = {name: self.add_variable((), initializer="zeros", trainable=False,
                                                  name=f"{name}_ema") for name in LOSSES}
 
+    def checkpoint_state(self):
+        """Also the displayed loss averages, as the TF Saver restored the
+        ExponentialMovingAverage shadows."""
+        return {**super().checkpoint_state(), "extra": {"loss_averages":
+                                                       list(self.averages.values())}}
+
     def forward(self, inputs, targets):
         """Generator, then the discriminator twice (real and fake pairs: separate batch
         statistics, shared weights). Every layer runs as at training time anyway. Returns

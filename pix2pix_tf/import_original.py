@@ -225,14 +225,11 @@ def main(argv=None):
     cli.setup(options)
     model, importer, step, generator_only = import_checkpoint(prefix, options, args.verbose)
     if generator_only:
-        write_run(output_dir, options, {"generator": model.generator}, {})
+        write_run(output_dir, options, model, only=["generator"])
         print(importer.summary(output_dir) + " (an export checkpoint: the generator only, "
               "for --mode test / export, not for training)")
     else:
-        write_run(output_dir, options,
-                  {"generator": model.generator, "discriminator": model.discriminator},
-                  {"d_optimizer": model.d_optimizer, "g_optimizer": model.g_optimizer},
-                  step=step, extra={"loss_averages": list(model.averages.values())})
+        write_run(output_dir, options, model, step=step)
         print(importer.summary(output_dir) + f" at step {step}")
     return output_dir
 

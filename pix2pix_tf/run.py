@@ -252,11 +252,13 @@ def fixed_examples(args, paths, count):
     return names, np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
 
 
-def load_generator(args, model):
-    """The newest generator weights of the --checkpoint run, into model.generator."""
-    run = rundir.find_run(args.checkpoint)
-    print("loading model from checkpoint")
+def load_run(checkpoint):
+    """(Pix2Pix with the run's newest generator, the run's options) of --checkpoint (a run's
+    --output_dir): the one loader of a trained run, as every package's run.load_run."""
+    run = rundir.find_run(checkpoint, "pix2pix_tf", parse_options(["--mode", "test"]))
+    model = build_model(run.options)
     run.load(model.generator, "generator")
+    return model, run.options
 
 
 def load_export(path):

@@ -25,7 +25,7 @@ from pix2pix_tf.gan import LOSSES
 from pix2pix_tf.model import CROP_SIZE
 from pix2pix_tf.pairs import list_paired_images, paired_transform
 from pix2pix_tf.run import (NETWORK_OPTIONS, append_index, build_model, displayable,
-                            fixed_examples, load_generator, parameter_count, parse_options,
+                            fixed_examples, load_run, parameter_count, parse_options,
                             restore_options, save_images, convert_image_dtype)
 
 
@@ -141,11 +141,8 @@ def train(args, paths, model):
     # Saved every --save_freq steps and at the end, as the original (not every epoch: an
     # epoch of facades is 400 steps and the state is ~650 MB at ngf 64). The displayed loss
     # averages are saved too, as the TF Saver restored the ExponentialMovingAverage shadows.
-    checkpoint = Checkpoint(os.path.join(args.output_dir, "checkpoints"),
-                            {"generator": model.generator, "discriminator": model.discriminator},
-                            {"d_optimizer": model.d_optimizer, "g_optimizer": model.g_optimizer},
-                            every_steps=args.save_freq or None, at_epoch_end=False,
-                            extra={"loss_averages": list(model.averages.values())})
+    checkpoint = Checkpoint.of(os.path.join(args.output_dir, "checkpoints"), model,
+                               every_steps=args.save_freq or None, at_epoch_end=False)
     max_steps = restore_for_training(args, checkpoint, steps_per_epoch)
     if checkpoint.step >= max_steps:
         print(f"already trained {checkpoint.step} of {max_steps} steps")
@@ -192,9 +189,10 @@ def export_model(generator):
 
 
 def export(args, model):
+    """export.keras of the trained `model`'s generator."""
     if args.lab_colorization:
         raise UserError("export is not supported for --lab_colorization (as the original)")
-    load_generator(args, model)
+    print("loading model from checkpoint")
     path = os.path.join(args.output_dir, "export.keras")
     export_model(model.generator).save(path)
     # the original's export graph encoded its output as --output_filetype; infer and serve
@@ -225,7 +223,10 @@ def main(argv=None):
     for key, value in sorted(vars(args).items()):
         print(key, "=", value)
     with strategy.scope():
-        model = build_model(args)
+        if args.mode == "train":
+            model = build_model(args)
+        else:  # the original printed "loading model from checkpoint" where test and export start
+            model, _ = load_run(args.checkpoint)
     if args.mode == "export":
         return export(args, model)
     print("examples count =", len(paths))

@@ -76,3 +76,21 @@ def test_setup_and_startup_line(tmp_path):
     draws = [np.random.rand(), random.random(), float(keras.random.uniform(()))]
     cli.setup(args)
     assert [np.random.rand(), random.random(), float(keras.random.uniform(()))] == draws
+
+
+@pytest.mark.parametrize("module", ["acgan_mnist.generate", "dcgan_tf.generate",
+                                    "ogan_keras.generate", "pix2pix_tf.evaluate"])
+def test_a_run_of_another_program_is_one_error_line(tmp_path, capsys, module):
+    """Every program loads a trained run through its run.load_run, which reads the program
+    the run names before building anything: a run of another program is refused by name."""
+    import importlib
+    from common import rundir
+    other = "acgan_mnist" if not module.startswith("acgan") else "ogan_keras"
+    rundir.write_options(str(tmp_path), {"program": other, "output_dir": str(tmp_path)})
+    out = [] if module.endswith("evaluate") else ["--output-dir", str(tmp_path / "out")]
+    with pytest.raises(SystemExit) as exit_info:
+        importlib.import_module(module).main(["--checkpoint", str(tmp_path), *out])
+    assert exit_info.value.code != 0
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last == f"error: --checkpoint {tmp_path} is a run of {other}, not of " \
+                   f"{module.split('.')[0]}", last

@@ -10,6 +10,7 @@ from scipy import ndimage
 
 from dcgan_tf import model, train, visualize
 from dcgan_tf.gan import DCGAN, WGAN, bce_probabilities, with_critic_noise
+from dcgan_tf.originals import wgan
 from dcgan_tf.run import build_gan, parse_options, sample_images
 from conftest import saved_counters, write_images, write_mnist_dir
 
@@ -376,11 +377,11 @@ def test_wgan_rotation_turns_about_keras_2_1_2s_centre():
     which moves 10-54% of a noise image's pixels to a neighbour's value at 3-20 degrees."""
     image = np.random.default_rng(0).integers(0, 256, (96, 96, 3)).astype(np.float32)
     degrees = np.array([-20.0, -13.7, -5.0, 3.0, 9.9, 20.0], np.float32)
-    rotated = train.keras2_rotation(tf.constant(np.repeat(image[None], len(degrees), 0)),
+    rotated = wgan.keras2_rotation(tf.constant(np.repeat(image[None], len(degrees), 0)),
                                     degrees).numpy()
     for angle, mine in zip(degrees, rotated):
         reference = keras2_rotation_reference(image, float(angle))
         # float32 coordinates may round a pixel on a .5 tie the other way
         assert np.sum(np.any(mine != reference, axis=-1)) <= 2, angle
-    drawn = train.wgan_rotation(tf.constant(image[None].repeat(8, 0)), tf.constant([3, 4]))
+    drawn = wgan.wgan_rotation(tf.constant(image[None].repeat(8, 0)), tf.constant([3, 4]))
     assert drawn.shape == (8, 96, 96, 3) and np.all(np.isin(drawn.numpy(), image))

@@ -82,10 +82,7 @@ def test_two_workers_on_loopback_end_with_identical_weights(tmp_path):
     for directory in (chief, other):
         gan = ACGAN(build_generator(), build_discriminator())
         gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam())
-        assert Checkpoint(str(directory), {"generator": gan.generator,
-                                           "discriminator": gan.discriminator},
-                          {"d_optimizer": gan.d_optimizer,
-                           "g_optimizer": gan.g_optimizer}).restore()
+        assert Checkpoint.of(str(directory), gan).restore()
         weights.append(gan.generator.get_weights() + gan.discriminator.get_weights())
     for a, b in zip(*weights):
         np.testing.assert_allclose(a, b, atol=1e-6)

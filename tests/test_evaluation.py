@@ -176,8 +176,17 @@ def test_dcgan_conditional_evaluate_generate_and_mismatched_weights(tmp_path, cl
                             str(tmp_path / "gen")])
     assert images.shape == (20, 28, 28, 1) and images.min() >= 0  # sigmoid images in [0, 1]
     assert (tmp_path / "gen" / "class_9.png").exists()
-    # a checkpoint of other networks: the AC-GAN run's options say nothing of a DCGAN
+    # a run of another program: refused by the program its options.json names; a run from
+    # before options named their program: refused where the weights do not fit
     from acgan_mnist import evaluate as acgan_evaluate
+    expect_user_error(capsys, acgan_evaluate.main, ["--checkpoint", out, "--classifier",
+                                                     classifier_file],
+                      "is a run of dcgan_tf, not of acgan_mnist")
+    with open(os.path.join(out, "options.json")) as f:
+        options = json.load(f)
+    del options["program"], options["options_format"]
+    with open(os.path.join(out, "options.json"), "w") as f:
+        json.dump(options, f)
     expect_user_error(capsys, acgan_evaluate.main, ["--checkpoint", out, "--classifier",
                                                      classifier_file], "does not fit")
 

@@ -10,7 +10,7 @@ import pytest
 
 from acgan_mnist import import_original as acgan_import
 from acgan_mnist.model import build_discriminator
-from acgan_mnist.run import load_generator
+from acgan_mnist.run import load_run as load_acgan_run
 from common import rundir
 from common.keras2_files import keras2_weights
 from conftest import saved_counters, write_images, write_mnist_dir
@@ -248,7 +248,8 @@ def test_acgan_round_trip_matches_the_originals_forward_pass(tmp_path, capsys):
     assert "start fresh" in stdout and "as at step 1800" in stdout
     assert saved_counters(os.path.join(out, "checkpoints")) == (1800, 3)
 
-    generator, options = load_generator(out)
+    gan, options = load_acgan_run(out)
+    generator = gan.generator
     assert options.latent_size == 100
     g_arrays, d_arrays = (arrays_of(keras2_weights(f)) for f in (g_file, d_file))
     noise = RNG.uniform(-1, 1, (4, 100)).astype(np.float32)
@@ -436,7 +437,7 @@ def test_imports_match_keras_224_forward_passes(tmp_path, capsys):
 
     assert run_import(acgan_import, [str(tmp_path / "params_generator_epoch_002.hdf5"),
                                      "--output-dir", str(tmp_path / "acgan")], capsys)[0] == 0
-    generator, _ = load_generator(str(tmp_path / "acgan"))
+    generator = load_acgan_run(str(tmp_path / "acgan"))[0].generator
     fake = generator([expected["noise"], expected["labels"]], training=False)
     generation, auxiliary = imported_discriminator(str(tmp_path / "acgan"))(
         expected["images"], training=False)

@@ -212,10 +212,7 @@ def restored(run_dir):
     """The model of an imported run directory, restored as `train` restores it."""
     run = find_run(run_dir)
     model = build_model(run.options)
-    checkpoint = Checkpoint(run.checkpoint_dir,
-                            {"generator": model.generator, "discriminator": model.discriminator},
-                            {"d_optimizer": model.d_optimizer, "g_optimizer": model.g_optimizer},
-                            extra={"loss_averages": list(model.averages.values())})
+    checkpoint = Checkpoint.of(run.checkpoint_dir, model)
     assert checkpoint.restore()
     return model, checkpoint
 

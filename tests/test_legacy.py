@@ -172,9 +172,7 @@ def ogan_after(steps, checkpoint_dir=None, restart_at=None):
         keras.utils.set_random_seed(0)
         gan = OGAN(build_encoder(32, 8), build_ogan_generator(32, 8))
         gan.compile(optimizer=Keras2RMSprop(1e-4, rho=0.99))
-        return gan, Checkpoint(checkpoint_dir, {"encoder": gan.encoder,
-                                                "generator": gan.generator},
-                               {"optimizer": gan.optimizer})
+        return gan, Checkpoint.of(checkpoint_dir, gan)
     rng = np.random.default_rng(2)
     data = [(tf.constant(rng.uniform(-1, 1, (4, 32, 32, 3)), tf.float32),
              tf.constant(rng.normal(size=(4, 8)), tf.float32)) for _ in range(steps)]

@@ -73,12 +73,11 @@ def dcgan_args(data_dir, output_dir, epochs):
 def restore_dcgan(output_dir):
     """Rebuild the run's networks from its options.json and restore its checkpoint."""
     import argparse
-    from dcgan_tf.run import build_gan, networks
+    from dcgan_tf.run import build_gan
     with open(output_dir / "options.json") as f:
         args = argparse.Namespace(**json.load(f))
     gan = build_gan(args)
-    checkpoint = Checkpoint(str(output_dir / "checkpoints"), networks(gan),
-                            {"d_optimizer": gan.d_optimizer, "g_optimizer": gan.g_optimizer})
+    checkpoint = Checkpoint.of(str(output_dir / "checkpoints"), gan)
     assert checkpoint.restore()
     return gan, checkpoint
 
@@ -192,8 +191,7 @@ def small_acgan():
 
 
 def acgan_checkpoint(gan, directory):
-    return Checkpoint(directory, {"generator": gan.generator, "discriminator": gan.discriminator},
-                      {"d_optimizer": gan.d_optimizer, "g_optimizer": gan.g_optimizer})
+    return Checkpoint.of(directory, gan)
 
 
 def test_interrupts_during_a_save_wait_for_it_to_finish(tmp_path):
