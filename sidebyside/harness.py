@@ -98,7 +98,8 @@ def parse_args(argv):
     parser.add_argument("--output-dir", default=None, help="default: runs/sidebyside/PROGRAM")
     parser.add_argument("--port-only", action="store_true",
                         help="rerun only the port's side against the original's run recorded "
-                             "in OUTPUT_DIR/work by an earlier run (after changing the port)")
+                             "in OUTPUT_DIR/work by an earlier run (after changing the port; "
+                             "with --runs, in each OUTPUT_DIR/run-k/work)")
     parser.add_argument("--as-released", action="store_true",
                         help="run the original without the hook that orders its updates after "
                              "its gradients (Keras 2 on TensorFlow 1 races; see README)")
@@ -631,18 +632,18 @@ def many_runs(program, args, output_dir):
     """--runs K (statistical mode): K runs, run k with seed --seed + k (a fresh original and
     the port from its weights), into OUTPUT_DIR/run-k; then each program's scores over the runs
     and the equivalence test (report.equivalence). Exit 0 equivalent, 1 a difference shown, 3
-    undecided."""
+    undecided. With --port-only, each run's port again against the original recorded in
+    run-k (after a change to the port)."""
     if not args.keep_dropout:
         raise UserError("--runs compares outcomes over several runs: it needs --keep-dropout "
                         "(statistical mode)")
-    if args.port_only:
-        raise UserError("--runs runs the original each time; drop --port-only")
     base, runs = args.seed, []
     for k in range(args.runs):
         args.seed = base + k
         run_dir = os.path.join(output_dir, f"run-{k}")
         print(f"\n==== run {k + 1} of {args.runs} (seed {args.seed}) ====", flush=True)
-        finished = finished_run(run_dir, run_settings(args))
+        # --port-only: every run's port again (it changed), against the original it recorded
+        finished = None if args.port_only else finished_run(run_dir, run_settings(args))
         if finished:
             print(f"finished before with the same settings: {run_dir}/results.json "
                   f"(scores {finished['scores']}); delete it to run again", flush=True)

@@ -168,3 +168,27 @@ def test_command_line_bad_data_dir_exits_2_without_traceback(tmp_path):
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == \
         f"error: MNIST data directory {tmp_path / 'missing'} does not exist"
+
+
+def test_adam_sees_the_class_embeddings_summed_gradient():
+    """A class drawn twice in a batch: Keras 2.2.4's Adam (on TF 1's dense gradient) keeps
+    (1 - beta_2) x (g1 + g2)^2 as the embedding row's second moment; Keras 3's Adam given the
+    IndexedSlices keeps g1^2 + g2^2 (ops.square squares row by row). gan.dense_gradients, which
+    train_step applies to the generator's gradients, gives Adam the dense gradient."""
+    from acgan_mnist.gan import dense_gradients
+    embedding = keras.layers.Embedding(3, 2)
+    classes = np.array([1, 1, 2])
+    embedding.build((None,))
+    with tf.GradientTape() as tape:
+        loss = keras.ops.sum(embedding(classes) * np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]))
+    gradient = tape.gradient(loss, embedding.embeddings)
+    assert isinstance(gradient, tf.IndexedSlices)
+    dense = tf.convert_to_tensor(gradient).numpy()  # row 1: [1 + 3, 2 + 4]
+    np.testing.assert_allclose(dense[1], [4.0, 6.0])
+    for gradients, expected_row in ((dense_gradients([gradient]), [16.0, 36.0]),
+                                    ([gradient], [10.0, 20.0])):
+        optimizer = keras.optimizers.Adam(1e-3, beta_2=0.5)
+        optimizer.build([embedding.embeddings])
+        optimizer.apply(gradients, [embedding.embeddings])
+        velocity = optimizer._velocities[0].numpy()
+        np.testing.assert_allclose(velocity[1], 0.5 * np.array(expected_row), rtol=1e-6)
