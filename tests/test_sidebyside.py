@@ -6,6 +6,7 @@ the run's results.json. Skipped, with the reason, where the originals' environme
 are missing."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -114,8 +115,9 @@ def test_acgan(tmp_path, monkeypatch, capsys):
     from acgan_mnist import gan, model
     with monkeypatch.context() as patch:
         patch.setattr(gan, "dense_gradients", lambda gradients: gradients)
-        assert port_only("acgan", data, tmp_path, capsys)["diverged"] == \
-            "after step 2: embedding/embeddings beyond its tolerance"
+        # (the layer's name carries Keras' process-wide count: embedding_41 in a long session)
+        assert re.fullmatch(r"after step 2: embedding(_\d+)?/embeddings beyond its tolerance",
+                            port_only("acgan", data, tmp_path, capsys)["diverged"])
     from common.legacy import LegacyBatchNormalization
     monkeypatch.setattr(model, "keras2_batch_norm", lambda **kwargs: LegacyBatchNormalization(
         variance_correction="keras2", zero_debias=False, **kwargs))
