@@ -530,7 +530,8 @@ def side_by_side(program, args, output_dir):
     print(f"samples from the same latents: largest difference {sample_difference:.2e}; "
           f"wrote {picture}")
     results.update(program=args.program, steps=args.steps, seed=args.seed,
-                   settings=run_settings(args), diverged=diverged or None, verdict="diverged" if diverged else "same",
+                   settings=run_settings(args), diverged=diverged or None,
+                   verdict="diverged" if diverged else "same",
                    seconds={"original": float(original_time), "port": float(np.median(seconds))},
                    largest_sample_difference=sample_difference)
     report.write_results(results, output_dir)
