@@ -57,6 +57,28 @@ def test_corrupt_images_are_skipped_and_counted(tmp_path, capsys):
     assert "skipped unreadable image" in capsys.readouterr().err
 
 
+def test_a_file_that_stops_the_first_pass_midway_loses_no_other(tmp_path, monkeypatch):
+    """The first pass runs in list order until a file TensorFlow cannot read; the batches
+    before it are kept, the rest take the careful pass: every readable file is in the cache
+    once, with its own pixels, and PIL's retry reads the broken files alone."""
+    from common import cache as cache_module
+    monkeypatch.setattr(cache_module, "FILL_BATCH", 2)
+    retried = []
+    read = ImageSpec.read
+    monkeypatch.setattr(ImageSpec, "read", lambda self, path: retried.append(path) or read(
+        self, path))
+    write_images(str(tmp_path), 9, size=(12, 12), ext="jpg")
+    folder = ImageFolder(list_images(str(tmp_path)), SPEC_8X8, seed=0)
+    for position in (5, 7):  # broken in the third batch (its second file), and after it
+        with open(folder.paths[position], "wb") as file:
+            file.write(b"\xff\xd8\xff garbage")
+    cache = folder.prepare()
+    assert cache.count == 7 and sorted(folder.skipped) == sorted(retried)
+    readable = [path for path in folder.paths if path not in folder.skipped]
+    for position, path in enumerate(readable):  # (the antialiased resize: within 1 level)
+        np.testing.assert_allclose(cache.image(position).numpy(), SPEC_8X8.read(path), atol=1)
+
+
 def test_fewer_images_than_batch_is_a_user_error(tmp_path):
     write_images(str(tmp_path), 3)
     with pytest.raises(UserError, match="less than the configured batch_size"):
