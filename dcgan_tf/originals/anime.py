@@ -7,6 +7,7 @@ import keras
 import matplotlib
 
 from common import cli
+from common.legacy import TorchAdam
 from dcgan_tf import model
 from dcgan_tf.callbacks import grids_and_model_files
 from dcgan_tf.gan import DCGAN
@@ -47,10 +48,9 @@ def build_gan(args):
     gan = DCGAN(model.build_anime_generator(args.z_dim, args.gf_dim),
                 model.build_anime_discriminator(args.df_dim), args.z_dim, conditional=False,
                 g_steps=args.g_steps, z_dist=args.z_dist, from_logits=False, reevaluate=False)
-    # PyTorch 0.4's Adam steps by lr_t * m / (sqrt(v) + 1e-8), Keras 3's formula with epsilon
-    # 1e-8, and multiplies by beta_2 as the Python float.
-    gan.compile(*[keras.optimizers.Adam(args.learning_rate, beta_1=args.beta1, beta_2=0.999,
-                                        epsilon=1e-8) for _ in range(2)],
+    # PyTorch's Adam: lr_t * m / (sqrt(v) + 1e-8), beta_2 the Python float throughout
+    gan.compile(*[TorchAdam(args.learning_rate, beta_1=args.beta1, beta_2=0.999, epsilon=1e-8)
+                  for _ in range(2)],
                 **cli.compile_options(args))
     return gan
 
