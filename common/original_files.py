@@ -59,6 +59,26 @@ def require(arrays, name, source):
     return arrays[name]
 
 
+def dims(arrays, name, rank, source):
+    """The shape of arrays[name], which must have `rank` axes."""
+    shape = tuple(np.shape(require(arrays, name, source)))
+    if len(shape) != rank:
+        raise UserError(f"{source}: {name} has shape {shape}, not {rank} axes; is it a file "
+                        "of this program?")
+    return shape
+
+
+def sibling_files(path, names, what):
+    """{name: path} of the original's pair of files: PATH is their folder or one of them."""
+    folder = path if os.path.isdir(path) else os.path.dirname(path)
+    files = {name: os.path.join(folder, name) for name in names}
+    missing = [f for f in files.values() if not os.path.isfile(f)]
+    if missing:
+        raise UserError(f"{missing[0]} does not exist; PATH is {what}")
+    return folder, files
+
+
+
 def refuse_leftovers(arrays, used, source, ignore=()):
     """One UserError naming the first array of the file that nothing imported (a file of
     another revision or program), unless its name contains one of `ignore`."""

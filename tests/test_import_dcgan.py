@@ -679,11 +679,11 @@ def test_the_original_module_classes_a_pickle_may_name_come_from_its_importer(an
     are allowed by the importer that reads its files."""
     from common.errors import UserError
     from common.torch_pickles import torch_state_dict
-    from dcgan_tf.import_original import ANIME_MODULE_CLASSES
+    from dcgan_tf.originals.anime import MODULE_CLASSES
     path = anime_files[0] / "generate.t7"
     with pytest.raises(UserError, match="names model.Generate"):
         torch_state_dict(path)
-    assert "convtrans1_block.0.weight" in torch_state_dict(path, ANIME_MODULE_CLASSES)
+    assert "convtrans1_block.0.weight" in torch_state_dict(path, MODULE_CLASSES)
 
 
 def test_anime_wrong_width_names_the_tensor(anime_files, tmp_path, capsys):

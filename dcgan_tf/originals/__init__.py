@@ -23,7 +23,14 @@ Each module defines:
   callbacks(gan, args, steps, sample_inputs, checkpoint)
                           (its training outputs: lines, grids, model files; the grids' file
                           pattern for the GIF)
+  DATASET, FILE_SUFFIX    for python -m dcgan_tf.import_original: the dataset folder an
+                          imported run names by default; its files' suffix (None: none)
+  read_files(args)        (source, what its files hold, sizes, step) of args.path
+  import_weights(importer, gan, held)
+                          assigns what read_files read to the port's variables
 """
+import os
+
 from dcgan_tf.originals import anime, carpedm20, wgan
 
 ORIGINALS = {"dcgan": carpedm20, "anime": anime, "wgan": wgan}
@@ -32,3 +39,12 @@ ORIGINALS = {"dcgan": carpedm20, "anime": anime, "wgan": wgan}
 def of(args):
     """The module of the original --arch names."""
     return ORIGINALS[args.arch]
+
+
+def arch_of_files(path):
+    """The --arch whose files PATH is or holds (by their suffix), else None."""
+    names = os.listdir(path) if os.path.isdir(path) else [os.path.basename(path)]
+    for arch, module in ORIGINALS.items():
+        if module.FILE_SUFFIX and any(name.endswith(module.FILE_SUFFIX) for name in names):
+            return arch
+    return None

@@ -1,7 +1,9 @@
 """carpedm20 DCGAN-tensorflow (--arch dcgan): 64x64 from a center crop (celebA), and the
 conditional MNIST model (y_dim 10) with --dataset mnist. See dcgan_tf/originals/__init__.py
 for what each original module defines."""
+import glob
 import os
+import re
 
 import keras
 import numpy as np
@@ -10,13 +12,18 @@ import tensorflow as tf
 from common import cli
 from common.cache import with_random
 from common.callbacks import SampleGrid
+from common.errors import UserError
 from common.legacy import float32
 from common.mnist import load_mnist
+from common.original_files import dims, refuse_leftovers, require
+from common.tf1_checkpoints import tf1_checkpoint, tf1_checkpoint_prefix
 from dcgan_tf import model
 from dcgan_tf.callbacks import ProgressLine, sample_latents
 from dcgan_tf.gan import DCGAN, with_z
 
 TITLE = "DCGAN"
+DATASET = "celebA"  # the dataset folder an import defaults to (train's default)
+FILE_SUFFIX = None  # its Saver files have no suffix of their own (import_original)
 # Cadence: carpedm20's classic revision hard-coded a grid every 100 steps and a checkpoint
 # every 500 (HEAD's --sample_freq/--ckpt_freq default to 200/200).
 DEFAULTS = dict(epoch=25, learning_rate=0.0002, z_dist="uniform_signed", g_steps=2,
@@ -139,3 +146,98 @@ def callbacks(gan, args, steps, sample_inputs, checkpoint):
             progress.elapsed(), logs["d_loss"], logs["g_loss"])
     return [ProgressLine(line, steps, checkpoint.step),
             sample_grid(gan, args, sample_inputs, checkpoint.step)], "train_*.png"
+
+
+# ---- the original's own files (python -m dcgan_tf.import_original) ----
+
+Y_DIM = 10  # carpedm20's conditional model is its MNIST model: ten one-hot classes
+
+
+# carpedm20's model_dir: "{dataset}_{batch_size}_{output_height}_{output_width}"
+MODEL_DIR = re.compile(r"^(?P<dataset>.+)_(?P<batch_size>\d+)_(?P<height>\d+)_(?P<width>\d+)$")
+
+
+def dcgan_folder(path):
+    """carpedm20's checkpoint folder of PATH: PATH itself, or the one model_dir under
+    carpedm20's checkpoint/ folder."""
+    if not os.path.isdir(path) or os.path.isfile(os.path.join(path, "checkpoint")):
+        return path
+    inner = sorted(name for name in os.listdir(path)
+                   if os.path.isfile(os.path.join(path, name, "checkpoint")))
+    if len(inner) > 1:
+        raise UserError(f"{path} holds several checkpoints ({', '.join(inner)}); pass one")
+    return os.path.join(path, inner[0]) if inner else path
+
+
+def read_files(args):
+    """(source, {name: array}, sizes, step) of carpedm20's checkpoint; sizes from the
+    shapes and from the folder's name (carpedm20's model_dir)."""
+    if not glob.glob(glob.escape(args.path) + "*"):
+        raise UserError(f"{args.path} does not exist")
+    prefix = tf1_checkpoint_prefix(dcgan_folder(args.path))
+    arrays = tf1_checkpoint(prefix)
+    named = MODEL_DIR.match(os.path.basename(os.path.dirname(os.path.abspath(prefix))))
+    sizes = carpedm20_sizes(arrays, prefix, args)
+    if named:
+        sizes["batch_size"] = int(named["batch_size"])
+        sizes.setdefault("dataset", named["dataset"])
+        if "output_height" not in sizes:
+            sizes["output_height"], sizes["output_width"] = (int(named["height"]),
+                                                             int(named["width"]))
+    if "output_height" not in sizes and args.output_height is None:
+        raise UserError(f"cannot tell the output size of {prefix}: its folder is not "
+                        "carpedm20's <dataset>_<batch>_<height>_<width>; pass "
+                        "--output_height (and --dataset)")
+    # carpedm20's load(): the counter is the last number of the checkpoint's name.
+    numbers = re.findall(r"\d+", os.path.basename(prefix))
+    return prefix, arrays, sizes, int(numbers[-1]) if numbers else 0
+
+
+def carpedm20_sizes(arrays, source, args):
+    """z_dim, gf_dim, df_dim, c_dim (and gfc_dim, dfc_dim of the conditional model) from
+    the shapes; the conditional model is carpedm20's MNIST one (y_dim 10, 28x28)."""
+    if "generator/g_h1_lin/Matrix" not in arrays:
+        kernel = dims(arrays, "generator/g_h4/w", 4, source)  # [5, 5, c_dim, gf_dim]
+        return dict(z_dim=dims(arrays, "generator/g_h0_lin/Matrix", 2, source)[0],
+                    gf_dim=kernel[3], c_dim=kernel[2],
+                    df_dim=dims(arrays, "discriminator/d_h0_conv/w", 4, source)[3])
+    if args.dataset not in (None, "mnist"):
+        raise UserError(f"{source} is carpedm20's conditional MNIST model (it has "
+                        f"generator/g_h1_lin); drop --dataset {args.dataset}")
+    z_rows, gfc_dim = dims(arrays, "generator/g_h0_lin/Matrix", 2, source)
+    # max(..., 1): a file of other sizes then fails at its first tensor, not at a flag.
+    return dict(z_dim=max(z_rows - Y_DIM, 1), gfc_dim=gfc_dim,
+                gf_dim=max(dims(arrays, "generator/g_h2/w", 4, source)[2] // 2, 1),
+                c_dim=dims(arrays, "generator/g_h3/w", 4, source)[2],
+                df_dim=max(dims(arrays, "discriminator/d_h1_conv/w", 4, source)[3] - Y_DIM, 1),
+                dfc_dim=dims(arrays, "discriminator/d_h2_lin/Matrix", 2, source)[1],
+                dataset="mnist", output_height=28, output_width=28)
+
+
+def carpedm20_pairs(layer, scope):
+    """[(TF1 name, Keras variable)] of one of carpedm20's linear / conv2d / deconv2d /
+    batch_norm scopes (TF1 kernels have Keras' layout)."""
+    if isinstance(layer, keras.layers.BatchNormalization):
+        names = (("beta", layer.beta), ("gamma", layer.gamma),
+                 ("moving_mean", layer.moving_mean), ("moving_variance", layer.moving_variance))
+    elif isinstance(layer, keras.layers.Dense):
+        names = (("Matrix", layer.kernel), ("bias", layer.bias))
+    else:
+        names = (("w", layer.kernel), ("biases", layer.bias))
+    return [(f"{scope}/{name}", variable) for name, variable in names]
+
+
+def import_weights(importer, gan, arrays):
+    used = set()
+    for network_name, network in (("generator", gan.generator),
+                                  ("discriminator", gan.discriminator)):
+        for layer in (layer for layer in network.layers if layer.weights):
+            scope = f"{network_name}/{layer.name}"
+            pairs = carpedm20_pairs(layer, scope)
+            importer.assign(scope, [(name, require(arrays, name, importer.source), variable)
+                                    for name, variable in pairs])
+            used.update(name for name, _ in pairs)
+    # A later revision's Saver may also hold Adam slots: the optimizers start fresh anyway.
+    refuse_leftovers(arrays, used, importer.source,
+                     ignore=("/Adam", "beta1_power", "beta2_power"))
+

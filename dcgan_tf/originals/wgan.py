@@ -10,12 +10,17 @@ import tensorflow as tf
 
 from common import cli
 from common.cache import with_random
+from common.errors import UserError
+from common.keras2_files import keras2_weights
 from common.legacy import Keras2RMSprop, float32
+from common.original_files import sibling_files
 from dcgan_tf import model
 from dcgan_tf.callbacks import ProgressLine, grids_and_model_files
 from dcgan_tf.gan import WGAN, with_critic_noise
 
 TITLE = "WGAN"
+DATASET = "faces"  # the originals' folder
+FILE_SUFFIX = ".h5"  # Keras 2 model.save() files
 # wgan_keras.py saved every 1,000 steps, step 0 included; flow_from_directory("faces/") reads
 # the images of faces/'s subfolders.
 DEFAULTS = dict(epoch=1000, learning_rate=0.00005, z_dist="normal01", g_steps=1,
@@ -118,3 +123,62 @@ def callbacks(gan, args, steps, sample_inputs, checkpoint):
                                    "{counter}.png", every_steps=args.sample_freq,
                                    initial_step=checkpoint.step, first_step=1)
             ], "[0-9]*.png"
+
+
+# ---- the original's own files (python -m dcgan_tf.import_original) ----
+
+def first_kernel(layers, path):
+    """The shape of the first weight of a Keras 2 file's layers: a convolution kernel."""
+    if not layers:
+        raise UserError(f"{path} holds no weights; is it wgan_keras.py's file?")
+    layer, ((name, array), *_) = layers[0]
+    if array.ndim != 4:
+        raise UserError(f"{path}: {layer}/{name} has shape {array.shape}, not a convolution "
+                        "kernel's; is it wgan_keras.py's file?")
+    return array.shape
+
+
+def read_files(args):
+    folder, files = sibling_files(args.path, ("generate.h5", "discriminator.h5"),
+                                  "the folder of wgan_keras.py's generate.h5 and discriminator.h5")
+    layers = {name: [(layer, weights) for layer, weights in keras2_weights(path) if weights]
+              for name, path in files.items()}
+    # Keras 2 Conv2DTranspose kernels are (h, w, filters, inputs): ngf = 16 x gf_dim.
+    _, _, ngf, z_dim = first_kernel(layers["generate.h5"], files["generate.h5"])
+    ndf = first_kernel(layers["discriminator.h5"], files["discriminator.h5"])[3]
+    sizes = dict(z_dim=z_dim, gf_dim=max(ngf // 16, 1), df_dim=ndf, c_dim=3)
+    return folder, (files, layers), sizes, 0
+
+
+KERAS2_WEIGHTS = ("kernel", "gamma", "beta", "moving_mean", "moving_variance")
+
+
+def keras2_pairs(file_layer, layer, source):
+    """[(file name, array, Keras variable)] of one Keras 2 layer and the port's layer in its
+    place: the same weights by name (kernel, or BN's four), the same layout."""
+    layer_name, weights = file_layer
+    found = {name.rsplit("/", 1)[-1].split(":")[0]: (f"{layer_name}/{name}", array)
+             for name, array in weights}
+    wanted = {name: getattr(layer, name) for name in KERAS2_WEIGHTS
+              if getattr(layer, name, None) is not None}
+    if set(found) != set(wanted):
+        raise UserError(f"{source} holds {layer_name} with weights {', '.join(found)} where "
+                        f"wgan_keras.py has a {type(layer).__name__} ({', '.join(wanted)}); "
+                        "is it that script's file?")
+    return [(*found[name], variable) for name, variable in wanted.items()]
+
+
+def import_weights(importer, gan, files_and_layers):
+    files, layers = files_and_layers
+    for file_name, network in (("generate.h5", gan.generator),
+                               ("discriminator.h5", gan.critic)):
+        source = files[file_name]
+        ported = [layer for layer in network.layers if layer.weights]
+        for file_layer, layer in zip(layers[file_name], ported):
+            importer.assign(f"{file_name} {file_layer[0]}",
+                            keras2_pairs(file_layer, layer, source), source)
+        if len(layers[file_name]) != len(ported):
+            raise UserError(f"{source} has {len(layers[file_name])} layers with "
+                            f"weights, wgan_keras.py's {network.name} {len(ported)}; is it "
+                            "that script's file?")
+

@@ -13,7 +13,7 @@ import numpy as np
 from common.files import list_images
 import common.latents
 from common.original_files import Importer
-from dcgan_tf.import_original import import_anime, read_anime
+from dcgan_tf.originals import anime
 from dcgan_tf.run import build_gan, parse_options
 from sidebyside.programs import recorded_images, records
 
@@ -45,9 +45,9 @@ def load(folder, config):
     """The port's anime DCGAN holding the runner's torch.save()d modules of `folder`."""
     gan = build_gan(parse_options(["--arch", "anime", "--batch_size", str(config["batch_size"]),
                                    "--output-dir", os.path.join(config["workdir"], "port")]))
-    source, arrays, _, _ = read_anime(argparse.Namespace(
+    source, arrays, _, _ = anime.read_files(argparse.Namespace(
         path=os.path.join(config["workdir"], folder)))
-    import_anime(Importer(source), gan, arrays)
+    anime.import_weights(Importer(source), gan, arrays)
     return gan
 
 

@@ -19,7 +19,7 @@ from common.files import IMAGE_EXTENSIONS
 import common.latents
 from common.original_files import Importer
 from common.tf1_checkpoints import tf1_checkpoint, tf1_checkpoint_prefix
-from dcgan_tf.import_original import dcgan_folder, import_dcgan
+from dcgan_tf.originals import carpedm20
 from dcgan_tf.run import build_gan, parse_options
 from sidebyside.programs import recorded_images, records
 
@@ -92,11 +92,11 @@ def options(config, c_dim):
 def load(folder, config):
     """The port's DCGAN holding the runner's Saver checkpoint in workdir/`folder` (written by
     the original's own save()), read by dcgan_tf.import_original."""
-    prefix = tf1_checkpoint_prefix(dcgan_folder(os.path.join(config["workdir"], folder)))
+    prefix = tf1_checkpoint_prefix(carpedm20.dcgan_folder(os.path.join(config["workdir"], folder)))
     arrays = tf1_checkpoint(prefix)
     kernel = "generator/g_h3/w" if config["program"] == "dcgan-mnist" else "generator/g_h4/w"
     gan = build_gan(options(config, arrays[kernel].shape[2]))
-    import_dcgan(Importer(prefix), gan, arrays)
+    carpedm20.import_weights(Importer(prefix), gan, arrays)
     return gan
 
 

@@ -15,7 +15,7 @@ from common.errors import UserError
 from common.files import list_images
 import common.latents
 from common.original_files import Importer
-from dcgan_tf.import_original import import_wgan, read_wgan
+from dcgan_tf.originals import wgan
 from dcgan_tf.run import build_gan, parse_options, sample_images
 from sidebyside.programs import recorded_images, records
 
@@ -51,9 +51,9 @@ def options(config):
 def load(folder, config):
     """The port's WGAN holding the runner's model.save() files of `folder`."""
     gan = build_gan(options(config))
-    source, layers, _, _ = read_wgan(argparse.Namespace(
+    source, layers, _, _ = wgan.read_files(argparse.Namespace(
         path=os.path.join(config["workdir"], folder)))
-    import_wgan(Importer(source), gan, layers)
+    wgan.import_weights(Importer(source), gan, layers)
     return gan
 
 
