@@ -7,6 +7,7 @@ Each program is a module of sidebyside.programs (what the port does) and a runne
 sidebyside/runners (what the hooks do inside the original's process); see
 sidebyside/programs/__init__.py for the contract between them.
 """
+import argparse
 import importlib
 import json
 import os
@@ -116,6 +117,8 @@ def parse_args(argv):
         if args.port_only or args.runs > 1:
             parser.error("--time-original runs the original alone, once")
         args.keep_dropout = args.as_released = True
+    # the options resolved here, once: nothing after parse_args rewrites them
+    args.batch_size = args.batch_size or program_module(args.program).BATCH_SIZE
     return args
 
 
@@ -154,8 +157,9 @@ def run_original(program, args, workdir):
 
 
 def recorded_original(args, workdir):
-    """--port-only: (config, steps) of the original's run recorded in `workdir`; the run's
-    own steps, batch size, dropout and seed replace the command line's."""
+    """--port-only: (options, config, steps) of the original's run recorded in `workdir`:
+    the options a copy of the command line's with the run's own steps, batch size, dropout
+    and seed."""
     try:
         with open(os.path.join(workdir, "config.json")) as f:
             config = json.load(f)
@@ -167,10 +171,15 @@ def recorded_original(args, workdir):
     if config["program"] != args.program:
         raise UserError(f"--port-only: {workdir} holds a run of {config['program']}, not "
                         f"{args.program}")
-    args.steps, args.batch_size = config["steps"], config["batch_size"]
-    args.keep_dropout, args.seed = config["keep_dropout"], config["seed"]
-    print(f"original: the run recorded in {workdir} ({args.steps} steps)")
-    return config, steps
+    recorded = replaced(args, steps=config["steps"], batch_size=config["batch_size"],
+                        keep_dropout=config["keep_dropout"], seed=config["seed"])
+    print(f"original: the run recorded in {workdir} ({recorded.steps} steps)")
+    return recorded, config, steps
+
+
+def replaced(args, **changes):
+    """A copy of the options `args` with `changes` (the command line's are never rewritten)."""
+    return argparse.Namespace(**{**vars(args), **changes})
 
 
 def original_environment(own_threads=False):
@@ -504,7 +513,7 @@ def side_by_side(program, args, output_dir):
     """One side-by-side run into `output_dir`; returns its results (also in results.json)."""
     workdir = os.path.join(output_dir, "work")
     if args.port_only:
-        config, original_steps = recorded_original(args, workdir)
+        args, config, original_steps = recorded_original(args, workdir)
     else:
         shutil.rmtree(workdir, ignore_errors=True)
         os.makedirs(workdir)
@@ -592,7 +601,6 @@ def exact_comparison(program, args, workdir, config, original_steps, model, port
 def main(argv=None):
     args = parse_args(argv)
     program = program_module(args.program)
-    args.batch_size = args.batch_size or program.BATCH_SIZE
     output_dir = args.output_dir or os.path.join("runs", "sidebyside", args.program)
     if args.runs > 1:
         return many_runs(program, args, output_dir)
@@ -602,8 +610,8 @@ def main(argv=None):
     if results["diverged"]:
         print(f"diverged {results['diverged']}")
         raise SystemExit(1)
-    print("same statistics: running means within their spread" if args.keep_dropout
-          else "same update: within tolerance")
+    print("same statistics: running means within their spread"
+          if results["mode"] == "statistical" else "same update: within tolerance")
     return 0
 
 
@@ -643,16 +651,15 @@ def many_runs(program, args, output_dir):
                         "(statistical mode)")
     base, runs = args.seed, []
     for k in range(args.runs):
-        args.seed = base + k
+        run_args = replaced(args, seed=base + k)
         run_dir = os.path.join(output_dir, f"run-{k}")
-        print(f"\n==== run {k + 1} of {args.runs} (seed {args.seed}) ====", flush=True)
+        print(f"\n==== run {k + 1} of {args.runs} (seed {run_args.seed}) ====", flush=True)
         # --port-only: every run's port again (it changed), against the original it recorded
-        finished = None if args.port_only else finished_run(run_dir, run_settings(args))
+        finished = None if args.port_only else finished_run(run_dir, run_settings(run_args))
         if finished:
             print(f"finished before with the same settings: {run_dir}/results.json "
                   f"(scores {finished['scores']}); delete it to run again", flush=True)
-        runs.append(finished or side_by_side(program, args, run_dir))
-    args.seed = base
+        runs.append(finished or side_by_side(program, run_args, run_dir))
     summary = report.equivalence([run["scores"] for run in runs], args.margin)
     summary["metric"] = runs[0]["scores"].get("metric", "FID")
     summary["reported"] = report.reported_scores([run["scores"] for run in runs])
