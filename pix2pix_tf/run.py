@@ -5,6 +5,7 @@ model, the examples and the images and index.html the original wrote.
 train, evaluate, infer, serve and import_original all build on this module; none of them
 imports another's command line.
 """
+import argparse
 import csv
 import io
 import json
@@ -76,7 +77,8 @@ def parse_options(argv=None):
 
 
 def restore_options(args):
-    """Test and export take the networks' options from the checkpoint's options.json."""
+    """Test's and export's options: a copy of `args` with the networks' options from the
+    checkpoint's options.json (pix2pix.py's "loaded ..." lines), scaling and flipping off."""
     if args.checkpoint is None:
         raise UserError(f"--mode {args.mode} needs --checkpoint DIR (a training run's "
                         "--output_dir)")
@@ -86,12 +88,14 @@ def restore_options(args):
     if saved is None:
         raise UserError(f"--checkpoint {args.checkpoint} has no options.json; point it at a "
                         "training run's --output_dir")
+    restored = {}
     for key in RESTORED_OPTIONS + ("separable_conv",):
         if hasattr(saved, key):
             print("loaded", key, "=", getattr(saved, key))
-            setattr(args, key, getattr(saved, key))
+            restored[key] = getattr(saved, key)
     # disable these features in test mode
-    args.scale_size, args.flip = CROP_SIZE, False
+    return argparse.Namespace(**{**vars(args), **restored, "scale_size": CROP_SIZE,
+                                 "flip": False})
 
 
 def channels(args):

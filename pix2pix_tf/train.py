@@ -209,7 +209,7 @@ def main(argv=None):
     # Before any other TensorFlow work: MultiWorkerMirroredStrategy must come first.
     strategy = cli.setup(args)
     if args.mode in ("test", "export"):
-        restore_options(args)
+        args = restore_options(args)
     elif args.scale_size < CROP_SIZE:
         raise UserError(f"--scale_size {args.scale_size} must be at least {CROP_SIZE}")
     if args.mode != "export" and not args.input_dir:
