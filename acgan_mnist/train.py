@@ -86,7 +86,7 @@ def main(argv=None):
                             f"{x_train.shape[1]}x{x_train.shape[2]}")
     metrics = chosen_metrics(args, GENERATOR_METRICS)
     extractor = training_extractor(args, metrics)
-    rundir.prepare_output_dir(args, NETWORK_OPTIONS)
+    args = rundir.prepare_output_dir(args, NETWORK_OPTIONS)
     print(cli.startup_line(args, strategy, len(x_train)))
     with strategy.scope():
         gan = build_gan(args)

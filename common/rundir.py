@@ -65,9 +65,10 @@ def worker_output_dir(args):
 def prepare_output_dir(args, network_options, checkpoints="checkpoints"):
     """Claim --output-dir (a worker's own folder under multiworker), honour --fresh, refuse
     to resume a run whose networks differ, then write options.json. `network_options` names
-    the flags that change the networks; `checkpoints` is the checkpoint folder's name."""
-    args.output_dir = worker_output_dir(args)
-    out = args.output_dir
+    the flags that change the networks; `checkpoints` is the checkpoint folder's name.
+    Returns the run's options: a copy of `args` whose output_dir is the folder claimed."""
+    out = worker_output_dir(args)
+    args = argparse.Namespace(**{**vars(args), "output_dir": out})
     claim_output_dir(out)
     if args.fresh:
         for name in [checkpoints, *RUN_OUTPUTS]:
@@ -77,6 +78,7 @@ def prepare_output_dir(args, network_options, checkpoints="checkpoints"):
         if saved is not None and has_checkpoint(os.path.join(out, checkpoints)):
             refuse_other_networks(out, vars(saved), args, network_options)
     write_options(out, args)
+    return args
 
 
 def refuse_other_networks(out, saved, args, network_options):

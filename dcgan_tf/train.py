@@ -89,7 +89,7 @@ def main(argv=None):
     folder = None if args.mnist else folder_data(args)
     size = len(folder) if folder else 70000
     if args.train:  # test mode needs no data: it loads the checkpoint
-        rundir.prepare_output_dir(args, NETWORK_OPTIONS, args.checkpoint_dir)
+        args = rundir.prepare_output_dir(args, NETWORK_OPTIONS, args.checkpoint_dir)
         if folder:
             folder.cache_dir = os.path.join(args.output_dir, "cache")
         stream, steps, size, sample_real = training_data(args, folder)

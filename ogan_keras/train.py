@@ -66,7 +66,7 @@ def main(argv=None):
     extractor = training_extractor(args, chosen_metrics(args, METRICS))
     folder = image_folder(args.data, image_spec(args.img_dim), args.batch_size, seed=args.seed,
                           cache_mb=args.cache_mb)
-    rundir.prepare_output_dir(args, NETWORK_OPTIONS)
+    args = rundir.prepare_output_dir(args, NETWORK_OPTIONS)
     folder.cache_dir = os.path.join(args.output_dir, "cache")
     folder.check_readable(args.data)
     print(cli.startup_line(args, strategy, len(folder)))

@@ -217,7 +217,7 @@ def main(argv=None):
     paths = [] if args.mode == "export" else \
         list_paired_images(args.input_dir, split=not args.lab_colorization)
     if args.mode == "train":
-        rundir.prepare_output_dir(args, NETWORK_OPTIONS)
+        args = rundir.prepare_output_dir(args, NETWORK_OPTIONS)
     else:
         rundir.claim_output_dir(args.output_dir)
     for key, value in sorted(vars(args).items()):

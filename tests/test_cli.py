@@ -44,6 +44,20 @@ def test_options_json_and_refusal_on_network_change(tmp_path):
         rundir.prepare_output_dir(make_args(tmp_path, ["--z_dim", "64"]), ["z_dim"])
 
 
+def test_a_workers_run_gets_its_own_folder_and_the_command_lines_options_stay(tmp_path,
+                                                                                 monkeypatch):
+    """Under --strategy multiworker a worker other than the chief writes into
+    OUTPUT_DIR/worker-1: prepare_output_dir returns the run's options with that folder (and
+    options.json there says so); the options it was given are left as parsed."""
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["a:1", "b:2"]},
+                                                "task": {"type": "worker", "index": 1}}))
+    args = make_args(tmp_path, ["--strategy", "multiworker"])
+    run = rundir.prepare_output_dir(args, ["z_dim"])
+    assert args.output_dir == str(tmp_path) and run.output_dir == str(tmp_path / "worker-1")
+    saved = json.loads((tmp_path / "worker-1" / "options.json").read_text())
+    assert saved["output_dir"] == run.output_dir and not (tmp_path / "options.json").exists()
+
+
 def test_fresh_removes_previous_run(tmp_path):
     rundir.prepare_output_dir(make_args(tmp_path), ["z_dim"])
     fake_checkpoint(tmp_path)
