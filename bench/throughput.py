@@ -54,7 +54,7 @@ def configure(program, jit=False, mixed=False, extra=()):
     arch = {"anime": "anime", "wgan": "wgan"}.get(program, "dcgan")
     dataset = "mnist" if program == "dcgan-mnist" else "faces"
     args = run.parse_options(["--train", "--arch", arch, "--dataset", dataset, *flags])
-    args.c_dim = args.c_dim or 3
+    args = cli.replaced(args, c_dim=args.c_dim or 3)
     return args, run.build_gan
 
 
@@ -239,8 +239,7 @@ def spec_for(program, args):
         from common.decode import ImageSpec
         return ImageSpec(scale="unit")
     from dcgan_tf.run import image_spec
-    args.crop = program == "dcgan"
-    return image_spec(args)
+    return image_spec(cli.replaced(args, crop=program == "dcgan"))
 
 
 def _drain(folder, args, transform=None):

@@ -33,6 +33,13 @@ def parser(program, description, module="train"):
     return result
 
 
+def replaced(args, **changes):
+    """A copy of the options `args` with `changes`: options a command has parsed are never
+    rewritten, a step that derives more (a worker's folder, the channels of the data, a
+    checkpoint's network options) returns a copy."""
+    return argparse.Namespace(**{**vars(args), **changes})
+
+
 def tool_parser(prog, doc):
     """The parser of a tool whose module docstring is its --help text."""
     return Parser(prog=prog, description=doc,

@@ -19,6 +19,7 @@ import atexit
 import h5py
 import numpy as np
 
+from common import cli
 from common.errors import UserError, describe
 
 OPTIONS_FILE = "options.json"
@@ -68,7 +69,7 @@ def prepare_output_dir(args, network_options, checkpoints="checkpoints"):
     the flags that change the networks; `checkpoints` is the checkpoint folder's name.
     Returns the run's options: a copy of `args` whose output_dir is the folder claimed."""
     out = worker_output_dir(args)
-    args = argparse.Namespace(**{**vars(args), "output_dir": out})
+    args = cli.replaced(args, output_dir=out)
     claim_output_dir(out)
     if args.fresh:
         for name in [checkpoints, *RUN_OUTPUTS]:

@@ -38,7 +38,7 @@ def real_batches(args, batch_size, count):
         for start in range(0, len(x), batch_size):
             yield x[start:start + batch_size] * 2 - 1
         return
-    folder = folder_data(args, limit=count + count // 10 + 1)
+    folder, _ = folder_data(args, limit=count + count // 10 + 1)
     for batch in folder.dataset(batch_size, shuffle=False, repeat=False):
         yield batch.numpy()
 

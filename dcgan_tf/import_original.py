@@ -79,8 +79,7 @@ def run_options(args, sizes, output_dir):
             argv += [f"--{key}", str(value)]
     options = parse_options(argv + (["--crop"] if args.crop else []))
     # train sets c_dim from the data's first image (folder data); here, from the files.
-    options.c_dim = 1 if options.mnist else sizes["c_dim"]
-    return options
+    return cli.replaced(options, c_dim=1 if options.mnist else sizes["c_dim"])
 
 
 def resume_flags(options):

@@ -108,14 +108,15 @@ def image_spec(args):
 
 
 def folder_data(args, **options):
-    """The files of data_dir/dataset/input_fname_pattern (nothing decoded yet); carpedm20
-    made c_dim 1 when the first image is 2-D (here: the first readable one is greyscale)."""
+    """(the files of data_dir/dataset/input_fname_pattern, nothing decoded yet; the options
+    with their c_dim): carpedm20 made c_dim 1 when the first image is 2-D (here: the first
+    readable one is greyscale)."""
     where = os.path.join(args.data_dir, args.dataset)
     paths = list_images(where, args.input_fname_pattern)
     _, greyscale = first_readable(paths, is_greyscale_file, where)
-    args.c_dim = 1 if originals.of(args).GREYSCALE and greyscale else 3
+    args = cli.replaced(args, c_dim=1 if originals.of(args).GREYSCALE and greyscale else 3)
     return ImageFolder(paths, image_spec(args), seed=args.seed,
-                       cache_mb=getattr(args, "cache_mb", 1024), **options)
+                       cache_mb=getattr(args, "cache_mb", 1024), **options), args
 
 
 # ---- networks ----

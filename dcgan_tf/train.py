@@ -86,7 +86,7 @@ def main(argv=None):
     # Before any other TensorFlow work: MultiWorkerMirroredStrategy must come first.
     strategy = cli.setup(args)
     extractor = training_extractor(args, chosen_metrics(args, GENERATOR_METRICS))
-    folder = None if args.mnist else folder_data(args)
+    folder, args = (None, args) if args.mnist else folder_data(args)
     size = len(folder) if folder else 70000
     if args.train:  # test mode needs no data: it loads the checkpoint
         args = rundir.prepare_output_dir(args, NETWORK_OPTIONS, args.checkpoint_dir)

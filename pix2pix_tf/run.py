@@ -5,7 +5,6 @@ model, the examples and the images and index.html the original wrote.
 train, evaluate, infer, serve and import_original all build on this module; none of them
 imports another's command line.
 """
-import argparse
 import csv
 import io
 import json
@@ -94,8 +93,7 @@ def restore_options(args):
             print("loaded", key, "=", getattr(saved, key))
             restored[key] = getattr(saved, key)
     # disable these features in test mode
-    return argparse.Namespace(**{**vars(args), **restored, "scale_size": CROP_SIZE,
-                                 "flip": False})
+    return cli.replaced(args, **restored, scale_size=CROP_SIZE, flip=False)
 
 
 def channels(args):

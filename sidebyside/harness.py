@@ -7,7 +7,6 @@ Each program is a module of sidebyside.programs (what the port does) and a runne
 sidebyside/runners (what the hooks do inside the original's process); see
 sidebyside/programs/__init__.py for the contract between them.
 """
-import argparse
 import importlib
 import json
 import os
@@ -171,15 +170,11 @@ def recorded_original(args, workdir):
     if config["program"] != args.program:
         raise UserError(f"--port-only: {workdir} holds a run of {config['program']}, not "
                         f"{args.program}")
-    recorded = replaced(args, steps=config["steps"], batch_size=config["batch_size"],
+    recorded = cli.replaced(args, steps=config["steps"], batch_size=config["batch_size"],
                         keep_dropout=config["keep_dropout"], seed=config["seed"])
     print(f"original: the run recorded in {workdir} ({recorded.steps} steps)")
     return recorded, config, steps
 
-
-def replaced(args, **changes):
-    """A copy of the options `args` with `changes` (the command line's are never rewritten)."""
-    return argparse.Namespace(**{**vars(args), **changes})
 
 
 def original_environment(own_threads=False):
@@ -651,7 +646,7 @@ def many_runs(program, args, output_dir):
                         "(statistical mode)")
     base, runs = args.seed, []
     for k in range(args.runs):
-        run_args = replaced(args, seed=base + k)
+        run_args = cli.replaced(args, seed=base + k)
         run_dir = os.path.join(output_dir, f"run-{k}")
         print(f"\n==== run {k + 1} of {args.runs} (seed {run_args.seed}) ====", flush=True)
         # --port-only: every run's port again (it changed), against the original it recorded

@@ -8,6 +8,7 @@ import tensorflow as tf
 from PIL import Image
 from scipy import ndimage
 
+from common import cli
 from dcgan_tf import model, train, visualize
 from dcgan_tf.gan import DCGAN, WGAN, bce_probabilities, with_critic_noise
 from dcgan_tf.originals import wgan
@@ -136,8 +137,7 @@ def test_only_carpedm20_reevaluates_its_losses():
     for arch, reevaluates in (("dcgan", True), ("anime", False)):
         args = parse_options(["--arch", arch, "--output_height", "16" if arch == "dcgan"
                               else "96", *tiny])
-        args.c_dim = 3
-        assert build_gan(args).reevaluate is reevaluates
+        assert build_gan(cli.replaced(args, c_dim=3)).reevaluate is reevaluates
 
 
 def test_carpedm20_folder_data_has_sample_inputs(tmp_path):
@@ -147,7 +147,7 @@ def test_carpedm20_folder_data_has_sample_inputs(tmp_path):
     write_images(str(tmp_path / "data" / "celebA"), 6, size=(16, 16))
     args = parse_options(["--data_dir", str(tmp_path / "data"), "--batch_size", "2",
                           "--output_height", "16", "--input_fname_pattern", "*.png"])
-    folder = folder_data(args)
+    folder, args = folder_data(args)
     _, _, _, (images, y) = train.training_data(args, folder)
     assert y is None
     expected = [np.asarray(Image.open(path), np.float32) / 127.5 - 1 for path in folder.paths[:2]]

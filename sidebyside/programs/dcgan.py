@@ -14,6 +14,7 @@ import os
 
 import numpy as np
 
+from common import cli
 from common.errors import UserError
 from common.files import IMAGE_EXTENSIONS
 import common.latents
@@ -84,9 +85,7 @@ def options(config, c_dim):
     else:
         data = config["data"].rstrip("/")
         argv += ["--dataset", os.path.basename(data), "--data_dir", os.path.dirname(data)]
-    args = parse_options(argv)
-    args.c_dim = c_dim
-    return args
+    return cli.replaced(parse_options(argv), c_dim=c_dim)
 
 
 def load(folder, config):
