@@ -176,45 +176,19 @@ def _build_cache(folder):
 
 
 def _decode_into(store, indices, paths, spec, jpeg):
-    """Decode `paths` (the folder's files `indices`) in parallel TensorFlow passes into
-    `store`; files TensorFlow cannot decode are left out (the caller retries them with PIL).
-
-    A folder whose files all decode (a real dataset's usual case) takes one pass in list
-    order with nothing per file but the decode; where a file stops it, the files after the
-    batches stored take a careful pass that pairs each image with its index and skips what
-    fails (slower: bench/README.md)."""
-    done = _decode_in_order(store, indices, paths, spec, jpeg)
-    if done < len(indices):
-        _decode_careful(store, indices[done:], paths[done:], spec, jpeg)
-
-
-def _batched(decoded, spec):
-    """Images at the training size cross into Python a batch at a time (2.5x the files/s)."""
-    return decoded.batch(FILL_BATCH).prefetch(2) if spec.size else decoded.batch(1)
-
-
-def _decode_in_order(store, indices, paths, spec, jpeg):
-    """How many of `paths` were decoded into `store`, in order, before the batch holding the
-    first file TensorFlow could not read (all of them when none fails)."""
-    decoded = tf.data.Dataset.from_tensor_slices(paths).map(
-        lambda path: spec.decode(path, jpeg), num_parallel_calls=tf.data.AUTOTUNE)
-    done = 0
-    try:
-        for images in _batched(decoded, spec).as_numpy_iterator():
-            for image in images:
-                store.add(indices[done], image)
-                done += 1
-    except tf.errors.OpError:  # nothing of the failing batch was stored
-        pass
-    return done
-
-
-def _decode_careful(store, indices, paths, spec, jpeg):
+    """Decode `paths` (the folder's files `indices`) in one parallel TensorFlow pass into
+    `store`; files TensorFlow cannot decode are left out (the caller retries them with PIL)."""
     decoded = tf.data.Dataset.from_tensor_slices((np.array(indices, np.int64), paths))
     decoded = decoded.map(lambda i, path: (i, spec.decode(path, jpeg)),
                           num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
-    for batch_indices, images in _batched(decoded.ignore_errors(), spec).as_numpy_iterator():
-        for index, image in zip(batch_indices, images):
+    decoded = decoded.ignore_errors()
+    if spec.size:  # every image at the training size: they cross into Python a batch at a time
+        decoded = decoded.batch(FILL_BATCH).prefetch(2)  # (2.5x the files/s of one at a time)
+        for batch_indices, images in decoded.as_numpy_iterator():
+            for index, image in zip(batch_indices, images):
+                store.add(int(index), image)
+    else:
+        for index, image in decoded.as_numpy_iterator():
             store.add(int(index), image)
 
 

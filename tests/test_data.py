@@ -58,9 +58,9 @@ def test_corrupt_images_are_skipped_and_counted(tmp_path, capsys):
 
 
 def test_a_file_that_stops_the_first_pass_midway_loses_no_other(tmp_path, monkeypatch):
-    """The first pass runs in list order until a file TensorFlow cannot read; the batches
-    before it are kept, the rest take the careful pass: every readable file is in the cache
-    once, with its own pixels, and PIL's retry reads the broken files alone."""
+    """Broken files in the middle of the first pass (one inside a batch of decoded ones):
+    every readable file is in the cache once, with its own pixels, and PIL's retry reads the
+    broken files alone."""
     from common import cache as cache_module
     monkeypatch.setattr(cache_module, "FILL_BATCH", 2)
     retried = []
