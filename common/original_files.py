@@ -78,7 +78,6 @@ def sibling_files(path, names, what):
     return folder, files
 
 
-
 def refuse_leftovers(arrays, used, source, ignore=()):
     """One UserError naming the first array of the file that nothing imported (a file of
     another revision or program), unless its name contains one of `ignore`."""

@@ -171,10 +171,9 @@ def recorded_original(args, workdir):
         raise UserError(f"--port-only: {workdir} holds a run of {config['program']}, not "
                         f"{args.program}")
     recorded = cli.replaced(args, steps=config["steps"], batch_size=config["batch_size"],
-                        keep_dropout=config["keep_dropout"], seed=config["seed"])
+                            keep_dropout=config["keep_dropout"], seed=config["seed"])
     print(f"original: the run recorded in {workdir} ({recorded.steps} steps)")
     return recorded, config, steps
-
 
 
 def original_environment(own_threads=False):

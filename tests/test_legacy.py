@@ -71,6 +71,9 @@ def test_torch_adam_steps_as_exact_arithmetic_where_keras_3s_adam_is_short():
     rng = np.random.default_rng(0)
     gradients = [np.array([0.05, -0.5, 5e-3, 1.0, -2e-4], np.float32) * rng.uniform(0.5, 1.5)
                  for _ in range(3)]
+    # Bounds from exact arithmetic: a float32 step is a handful of ops, each within 2^-24
+    # (6e-8) relative, so three steps stay within 1e-6 of float64; Keras 3's step is short by
+    # 1 - sqrt((1 - float32(0.999)) / (1 - 0.999)) = 6.44e-6, whatever the gradient, so > 5e-6.
     for optimizer, steps, bound in ((TorchAdam, 3, 1e-6), (keras.optimizers.Adam, 1, None)):
         variable = keras.Variable(np.zeros(5, np.float32))
         adam = optimizer(2e-4, beta_1=0.5, beta_2=0.999, epsilon=1e-8)
