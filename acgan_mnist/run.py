@@ -16,12 +16,13 @@ from common import cli, latents, rundir
 from common.cache import with_random
 from common.evaluation import GENERATOR_METRICS, add_training_flags
 from common.legacy import float32
+from common.options import options_class
 
 NETWORK_OPTIONS = ["latent_size"]
 
 
-def parse_options(argv=None):
-    """The options of a run: `python -m acgan_mnist.train`'s flags with their defaults."""
+def options_parser():
+    """`python -m acgan_mnist.train`'s flags with their defaults."""
     parser = cli.parser("acgan_mnist", "AC-GAN on MNIST (Keras examples/mnist_acgan.py).")
     parser.add_argument("--epochs", type=cli.positive_int, default=100)
     parser.add_argument("--batch-size", type=cli.positive_int, default=100)
@@ -39,7 +40,15 @@ def parse_options(argv=None):
                              "each epoch's end only, as the example saved its weights)")
     add_training_flags(parser, GENERATOR_METRICS, "classifier")
     cli.add_common_flags(parser, "acgan_mnist", seed=1337)
-    return parser.parse_args(argv)
+    return parser
+
+
+Options = options_class("Options", options_parser(), __name__)
+
+
+def parse_options(argv=None):
+    """The options of a run (typed and frozen)."""
+    return Options.parse(argv)
 
 
 def scale(images):

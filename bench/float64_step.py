@@ -37,9 +37,10 @@ def build_without_dropout(program, dtype, extra=(), batch_size=0):
     and float64 steps would draw different ones."""
     import keras
     from bench.throughput import configure
+    from common import cli
     args, build = configure(program, extra=extra)
     if batch_size:
-        args.batch_size = batch_size
+        args = cli.replaced(args, batch_size=batch_size)
     keras.config.set_dtype_policy(dtype)
     try:
         gan = build(args)

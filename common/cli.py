@@ -3,6 +3,7 @@
 Replaces the originals' tf.app.flags / argparse preambles; options.json is common.rundir's.
 """
 import argparse
+import dataclasses
 import functools
 import os
 import sys
@@ -34,9 +35,12 @@ def parser(program, description, module="train"):
 
 
 def replaced(args, **changes):
-    """A copy of the options `args` with `changes`: options a command has parsed are never
-    rewritten, a step that derives more (a worker's folder, the channels of the data, a
-    checkpoint's network options) returns a copy."""
+    """A copy of the options `args` (a program's frozen options, or a tool's Namespace) with
+    `changes`: options a command has parsed are never rewritten, a step that derives more (a
+    worker's folder, the channels of the data, a checkpoint's network options) returns a
+    copy. A change that names no option is a TypeError."""
+    if dataclasses.is_dataclass(args):
+        return dataclasses.replace(args, **changes)
     return argparse.Namespace(**{**vars(args), **changes})
 
 
@@ -56,6 +60,7 @@ def _number(kind, convert, accept):
             raise argparse.ArgumentTypeError(f"must be {kind}, got {text}")
         return value
     check.__name__ = kind.replace(" ", "_")
+    check.result_type = convert  # the options' field type (common.options)
     return check
 
 

@@ -4,11 +4,27 @@ or with TensorFlow's stateless ops from a seed pair (the train steps' inputs, dr
 tf.data pipeline). Distributions by carpedm20's --z_dist names: uniform_signed U(-1, 1) (the
 DCGAN's and AC-GAN's noise), uniform_unsigned U(0, 1), normal N(0, 1) (O-GAN, the anime DCGAN,
 the WGAN; carpedm20 calls it normal01)."""
+import argparse
+import typing
+
 import numpy as np
 import tensorflow as tf
 
 DISTRIBUTIONS = ("normal", "uniform_signed", "uniform_unsigned")
 ALIASES = {"normal01": "normal"}  # carpedm20's --z_dist name of N(0, 1)
+
+
+def distribution_flag(text):
+    """argparse type of a --z_dist flag: a distribution's name (carpedm20's normal01 read as
+    normal), so the options hold one name for each distribution."""
+    name = ALIASES.get(text, text)
+    if name not in DISTRIBUTIONS:
+        raise argparse.ArgumentTypeError(
+            f"must be one of {', '.join(DISTRIBUTIONS + tuple(ALIASES))}, got {text!r}")
+    return name
+
+
+distribution_flag.result_type = typing.Literal[DISTRIBUTIONS]
 
 
 def _checked(distribution):

@@ -134,8 +134,7 @@ def write_run(output_dir, options, gan, step=0, epoch=0, only=None):
     checkpoints = os.path.join(output_dir, getattr(options, "checkpoint_dir", "checkpoints"))
     if rundir.has_checkpoint(checkpoints):
         raise UserError(f"{output_dir} already holds a run; pass another --output-dir")
-    options.output_dir = output_dir
-    rundir.write_options(output_dir, options)
+    rundir.write_options(output_dir, cli.replaced(options, output_dir=output_dir))
     state = gan.checkpoint_state()
     if only:
         state = {"networks": {name: state["networks"][name] for name in only},

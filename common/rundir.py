@@ -77,7 +77,7 @@ def prepare_output_dir(args, network_options, checkpoints="checkpoints"):
     else:
         saved = read_options_file(out)
         if saved is not None and has_checkpoint(os.path.join(out, checkpoints)):
-            refuse_other_networks(out, vars(saved), args, network_options)
+            refuse_other_networks(out, saved, args, network_options)
     write_options(out, args)
     return args
 
@@ -100,10 +100,10 @@ def _remove(path):
 # ---- options.json ----
 
 def write_options(output_dir, args):
-    """options.json: every flag of the run (a Namespace or a dict), its program among them,
-    and the file's format (OPTIONS_FORMAT)."""
+    """options.json: every option of the run (a program's options, or a dict), its program
+    among them, and the file's format (OPTIONS_FORMAT)."""
     path = os.path.join(output_dir, OPTIONS_FILE)
-    values = vars(args) if isinstance(args, argparse.Namespace) else dict(args)
+    values = args.as_dict() if hasattr(args, "as_dict") else dict(args)
     values = {**values, "options_format": OPTIONS_FORMAT}
     try:
         write_atomically(path, json.dumps(values, sort_keys=True, indent=4))
@@ -112,20 +112,24 @@ def write_options(output_dir, args):
 
 
 def read_options_file(output_dir):
-    """options.json of `output_dir` as a Namespace, or None when there is none."""
+    """options.json of `output_dir` as a dict, or None when there is none."""
     path = os.path.join(output_dir, OPTIONS_FILE)
     if not os.path.isfile(path):
         return None
     try:
         with open(path) as f:
-            return argparse.Namespace(**json.load(f))
-    except (OSError, ValueError, TypeError) as error:
+            values = json.load(f)
+        if not isinstance(values, dict):
+            raise ValueError("not a JSON object")
+        return values
+    except (OSError, ValueError) as error:
         raise UserError(f"cannot read {path} ({describe(error)}); it is not a run's "
                         "options file") from error
 
 
 class Run:
-    """A saved run: its folder, its options (a Namespace) and its checkpoint folder."""
+    """A saved run: its folder, its options (the program's options when find_run was given
+    its defaults, else options.json's dict as a Namespace) and its checkpoint folder."""
 
     def __init__(self, output_dir, options, checkpoint_dir):
         self.output_dir, self.options, self.checkpoint_dir = output_dir, options, checkpoint_dir
@@ -143,8 +147,8 @@ class Run:
 def find_run(path, program=None, defaults=None, checkpoints_name="checkpoints"):
     """The Run of --checkpoint `path`: a run's --output-dir, or its checkpoint folder. With
     `program` (a package), a run that names another program (options.json's "program") is one
-    error line, not weights that fail to fit. `defaults` (the program's options, a Namespace)
-    fill what an older run's options.json lacks; a run from before the program was named
+    error line, not weights that fail to fit. `defaults` (the program's options) fill what an
+    older run's options.json lacks, and the run's options are then of their class; a run from before the program was named
     that is another program's then fails where its weights do not fit, one line too."""
     if not os.path.isdir(path):
         raise UserError(f"--checkpoint {path} does not exist")
@@ -155,8 +159,8 @@ def find_run(path, program=None, defaults=None, checkpoints_name="checkpoints"):
     else:
         raise UserError(f"--checkpoint {path} is not a training run (no options.json in it or "
                         "beside it); pass a run's --output-dir")
-    if defaults is not None:
-        options = argparse.Namespace(**{**vars(defaults), **vars(options)})
+    options = (defaults.with_saved(options) if defaults is not None
+               else argparse.Namespace(**options))
     saved_program = getattr(options, "program", None)
     if program and saved_program and saved_program != program:
         raise UserError(f"--checkpoint {path} is a run of {saved_program}, not of {program}")

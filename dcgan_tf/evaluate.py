@@ -65,8 +65,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     metrics = chosen_metrics(args, GENERATOR_METRICS)
     gan, options = load_run(args.checkpoint, args.data_dir)
-    args.features = args.features or ("classifier" if options.mnist else "inception")
-    extractor = features.extractor(args.features, args.classifier, args.inception_weights)
+    chosen = args.features or ("classifier" if options.mnist else "inception")
+    extractor = features.extractor(chosen, args.classifier, args.inception_weights)
     return print_scores(generator_scores(gan, options, extractor, metrics, args.num_samples,
                                          args.batch_size, args.seed))
 

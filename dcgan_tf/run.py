@@ -6,24 +6,26 @@ train, evaluate, generate, visualize and import_original all build on this modul
 them imports another's command line.
 """
 import os
+import typing
 
 import numpy as np
 
-from common import cli, rundir
+from common import cli, latents, rundir
 from common.cache import ImageFolder
 from common.decode import ImageSpec
 from common.errors import UserError
 from common.evaluation import GENERATOR_METRICS, add_training_flags
 from common.files import first_readable, list_images
 from common.images import is_greyscale_file
+from common.options import options_class
 from dcgan_tf import originals
 
 NETWORK_OPTIONS = ["arch", "dataset", "z_dim", "gf_dim", "df_dim", "gfc_dim", "dfc_dim",
                    "output_height", "output_width", "c_dim"]
 
 
-def parse_options(argv=None):
-    """The options of a run: `python -m dcgan_tf.train`'s flags, --arch's defaults filled in."""
+def options_parser():
+    """`python -m dcgan_tf.train`'s flags; those left at None take --arch's default."""
     parser = cli.parser("dcgan_tf", "carpedm20 DCGAN-tensorflow, the anime DCGAN and the "
                                     "Keras WGAN. Flags left at None take --arch's default.")
     add = parser.add_argument
@@ -53,8 +55,9 @@ def parse_options(argv=None):
     add("--visualize", action="store_true", help="after training or loading, run "
                                                  "visualize option 1 (see dcgan_tf.visualize)")
     add("--z_dim", type=cli.positive_int, default=100)
-    add("--z_dist", choices=("uniform_signed", "uniform_unsigned", "normal01"), default=None,
-        help="uniform_signed for dcgan, normal01 for anime and wgan")
+    add("--z_dist", type=latents.distribution_flag, default=None,
+        help="uniform_signed, uniform_unsigned or normal01 (normal): uniform_signed for "
+             "dcgan, normal01 for anime and wgan")
     add("--sample_freq", type=cli.positive_int, default=None,
         help="steps between sample grids (dcgan 100, wgan 1000); anime: epochs (20)")
     add("--ckpt_freq", type=cli.positive_int, default=None,
@@ -72,26 +75,36 @@ def parse_options(argv=None):
         help="wgan: critic weights clipped to +-clamp")
     add_training_flags(parser, GENERATOR_METRICS, None)
     cli.add_common_flags(parser, "dcgan_tf")
-    return resolve(parser.parse_args(argv))
+    return parser
+
+
+# Derived once, in resolve: mnist (--dataset mnist: carpedm20's conditional model) and c_dim
+# (1 for MNIST; an image folder's from its first readable image, in folder_data).
+Options = options_class("Options", options_parser(), __name__,
+                        derived=[("mnist", bool, False), ("c_dim", typing.Optional[int], None)])
+
+
+def parse_options(argv=None):
+    """The options of a run (typed and frozen), --arch's defaults filled in."""
+    return resolve(Options.parse(argv))
 
 
 def resolve(args):
-    """Fill --arch's defaults and the sizes carpedm20 derived (width = height...)."""
+    """A copy of `args` with --arch's defaults for the flags left at None, its own derived
+    options, and the sizes carpedm20 derived (width = height...)."""
     original = originals.of(args)
-    for key, value in original.DEFAULTS.items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
-    original.resolve(args)
+    args = cli.replaced(args, **{key: value for key, value in original.DEFAULTS.items()
+                                 if getattr(args, key) is None})
+    args = cli.replaced(args, **original.derived_options(args))
     if original.OUTPUT_SIZE and args.output_height != original.OUTPUT_SIZE:
         raise UserError(f"--arch {args.arch} generates {original.OUTPUT_SIZE}x"
                         f"{original.OUTPUT_SIZE} images; drop --output_height "
                         f"{args.output_height}")
-    args.input_width = args.input_width or args.input_height
-    args.output_width = args.output_width or args.output_height
-    args.z_dist = {"normal01": "normal"}.get(args.z_dist, args.z_dist)
-    args.features = args.features or ("classifier" if args.mnist else "inception")
-    args.c_dim = 1 if args.mnist else None  # folder data: set from the first image
-    return args
+    return cli.replaced(
+        args, input_width=args.input_width or args.input_height,
+        output_width=args.output_width or args.output_height,
+        features=args.features or ("classifier" if args.mnist else "inception"),
+        c_dim=1 if args.mnist else None)
 
 
 # ---- data ----
@@ -141,8 +154,7 @@ def load_run(checkpoint, data_dir=None):
     run's --output_dir or its checkpoint folder); `data_dir` replaces the saved one. The one
     loader of a trained run, as every package's run.load_run."""
     run = rundir.find_run(checkpoint, "dcgan_tf", parse_options([]))
-    if data_dir:
-        run.options.data_dir = data_dir
-    gan = build_gan(run.options)
+    options = cli.replaced(run.options, data_dir=data_dir) if data_dir else run.options
+    gan = build_gan(options)
     run.load(gan.generator, "generator")
-    return gan, run.options
+    return gan, options

@@ -11,6 +11,7 @@ from common import cli, rundir
 from common.decode import ImageSpec
 from common.evaluation import add_training_flags
 from common.legacy import Keras2RMSprop
+from common.options import options_class
 from ogan_keras.gan import OGAN
 from ogan_keras.model import build_encoder, build_generator
 
@@ -20,8 +21,8 @@ METRICS = ("fid", "kid", "reconstruction_ratio")
 NETWORK_OPTIONS = ["img_dim", "z_dim"]
 
 
-def parse_options(argv=None):
-    """The options of a run: `python -m ogan_keras.train`'s flags with their defaults."""
+def options_parser():
+    """`python -m ogan_keras.train`'s flags with their defaults."""
     parser = cli.parser("ogan_keras", "O-GAN: an encoder as the discriminator "
                                       "(o_gan_celeba_sm_4x4.py).")
     parser.add_argument("--data", default="data/lfw/*/*.jpg",
@@ -37,7 +38,15 @@ def parse_options(argv=None):
                         help="default: ceil(images / batch_size), as the script")
     add_training_flags(parser, METRICS, "inception")
     cli.add_common_flags(parser, "ogan_keras")
-    return parser.parse_args(argv)
+    return parser
+
+
+Options = options_class("Options", options_parser(), __name__)
+
+
+def parse_options(argv=None):
+    """The options of a run (typed and frozen)."""
+    return Options.parse(argv)
 
 
 def image_spec(img_dim):

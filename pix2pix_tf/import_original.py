@@ -79,17 +79,13 @@ def adam_steps(beta2_power, fallback):
 # ---- the options of the run ----
 
 def run_options(args, directory):
-    """A complete options Namespace: parse_options' defaults, then the original's
-    options.json beside the checkpoint, then the size flags given here."""
-    options = parse_options(["--mode", "train"])
-    saved = rundir.read_options_file(directory)
-    for key in CARRIED_OPTIONS:
-        if saved is not None and hasattr(saved, key):
-            setattr(options, key, getattr(saved, key))
-    for key in NETWORK_OPTIONS:
-        if getattr(args, key) is not None:
-            setattr(options, key, getattr(args, key))
-    return options
+    """The run's options: parse_options' defaults, then the original's options.json beside
+    the checkpoint, then the size flags given here."""
+    saved = rundir.read_options_file(directory) or {}
+    carried = {key: saved[key] for key in CARRIED_OPTIONS if key in saved}
+    given = {key: getattr(args, key) for key in NETWORK_OPTIONS
+             if getattr(args, key) is not None}
+    return cli.replaced(parse_options(["--mode", "train"]), **carried, **given)
 
 
 def add_size_flags(parser):

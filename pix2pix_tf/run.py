@@ -21,6 +21,7 @@ from common.color import deprocess_lab, lab_to_rgb
 from common.errors import UserError
 from common.images import read_image, to_unit
 from common.legacy import float32
+from common.options import options_class
 from pix2pix_tf.gan import Pix2Pix
 from pix2pix_tf.model import CROP_SIZE, build_discriminator, build_generator
 from pix2pix_tf.pairs import paired_transform
@@ -29,8 +30,8 @@ RESTORED_OPTIONS = ("which_direction", "ngf", "ndf", "lab_colorization")
 NETWORK_OPTIONS = ["which_direction", "ngf", "ndf", "lab_colorization", "separable_conv"]
 
 
-def parse_options(argv=None):
-    """The options of a run: `python -m pix2pix_tf.train`'s flags with their defaults."""
+def options_parser():
+    """`python -m pix2pix_tf.train`'s flags with their defaults."""
     parser = cli.parser("pix2pix_tf", "pix2pix (affinelayer/pix2pix-tensorflow): U-Net + "
                                       "PatchGAN image-to-image translation.")
     add = parser.add_argument
@@ -72,7 +73,15 @@ def parse_options(argv=None):
     add("--num-samples", type=cli.positive_int, default=100,
         help="examples scored by --eval-every")
     cli.add_common_flags(parser, "pix2pix_tf")
-    return parser.parse_args(argv)
+    return parser
+
+
+Options = options_class("Options", options_parser(), __name__)
+
+
+def parse_options(argv=None):
+    """The options of a run (typed and frozen)."""
+    return Options.parse(argv)
 
 
 def restore_options(args):
@@ -89,9 +98,9 @@ def restore_options(args):
                         "training run's --output_dir")
     restored = {}
     for key in RESTORED_OPTIONS + ("separable_conv",):
-        if hasattr(saved, key):
-            print("loaded", key, "=", getattr(saved, key))
-            restored[key] = getattr(saved, key)
+        if key in saved:
+            print("loaded", key, "=", saved[key])
+            restored[key] = saved[key]
     # disable these features in test mode
     return cli.replaced(args, **restored, scale_size=CROP_SIZE, flip=False)
 

@@ -3,7 +3,6 @@
 Ports pix2pix.py's argparse flags, main() (train / test / export), its progress, summary,
 display and save cadence, options.json and index.html.
 """
-import argparse
 import json
 import math
 import os
@@ -155,7 +154,7 @@ def train(args, paths, model):
                           initial_step=checkpoint.step)
     evaluation = []
     if args.eval_every:
-        test_args = argparse.Namespace(**{**vars(args), "scale_size": CROP_SIZE, "flip": False})
+        test_args = cli.replaced(args, scale_size=CROP_SIZE, flip=False)
         evaluation.append(Evaluation(
             lambda: dataset_scores(test_args, model, paths, args.num_samples), history,
             args.eval_every, checkpoint.step))
@@ -220,7 +219,7 @@ def main(argv=None):
         args = rundir.prepare_output_dir(args, NETWORK_OPTIONS)
     else:
         rundir.claim_output_dir(args.output_dir)
-    for key, value in sorted(vars(args).items()):
+    for key, value in sorted(args.as_dict().items()):
         print(key, "=", value)
     with strategy.scope():
         if args.mode == "train":

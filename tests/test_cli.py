@@ -1,20 +1,33 @@
+import dataclasses
 import json
+import pickle
 import random
+import typing
 
 import keras
 import numpy as np
 import pytest
 
-from common import cli, rundir
+from common import cli, latents, rundir
 from common.checkpoint import Checkpoint
 from common.errors import UserError
+from common.options import options_class
+
+
+def demo_parser():
+    parser = cli.add_common_flags(cli.parser("demo", "demo"), "demo")
+    parser.add_argument("--z_dim", type=cli.positive_int, default=100)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--z_dist", type=latents.distribution_flag, default=None)
+    return parser
+
+
+DemoOptions = options_class("DemoOptions", demo_parser(), __name__,
+                            derived=[("c_dim", typing.Optional[int], None)])
 
 
 def make_args(tmp_path, argv=()):
-    parser = cli.add_common_flags(cli.parser("demo", "demo"), "demo")
-    parser.add_argument("--z_dim", type=int, default=100)
-    parser.add_argument("--epochs", type=int, default=3)
-    return parser.parse_args(["--output-dir", str(tmp_path), *argv])
+    return DemoOptions.parse(["--output-dir", str(tmp_path), *argv])
 
 
 def fake_checkpoint(tmp_path):
@@ -108,3 +121,46 @@ def test_a_run_of_another_program_is_one_error_line(tmp_path, capsys, module):
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert last == f"error: --checkpoint {tmp_path} is a run of {other}, not of " \
                    f"{module.split('.')[0]}", last
+
+
+def test_options_are_typed_frozen_and_copied_on_change(tmp_path):
+    """A program's options are a frozen dataclass whose fields carry the types their flags
+    parse to; a step that derives more gets a copy (cli.replaced), and a change that names no
+    option is an error, not a new attribute."""
+    args = make_args(tmp_path, ["--z_dist", "normal01"])
+    types = {field.name: field.type for field in dataclasses.fields(args)}
+    assert (types["z_dim"], types["epochs"], types["fresh"]) == (int, int, bool)
+    assert types["strategy"] == typing.Literal["default", "mirrored", "multiworker"]
+    assert types["z_dist"] == typing.Optional[typing.Literal[latents.DISTRIBUTIONS]]
+    assert args.z_dist == "normal"  # carpedm20's name read as the one name of N(0, 1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        args.c_dim = 3
+    copy = cli.replaced(args, c_dim=3)
+    assert (copy.c_dim, args.c_dim, copy.z_dim) == (3, None, 100)
+    with pytest.raises(TypeError):
+        cli.replaced(args, c_dimm=3)
+    assert pickle.loads(pickle.dumps(copy)) == copy  # importable by name: it pickles
+    with pytest.raises(UserError, match="--z_dist: must be one of normal, .*got 'gauss'"):
+        make_args(tmp_path, ["--z_dist", "gauss"])  # validated by the flag's type
+
+
+@pytest.mark.parametrize("program", ["acgan_mnist", "dcgan_tf", "ogan_keras", "pix2pix_tf"])
+def test_a_saved_run_comes_back_as_its_programs_options(tmp_path, program):
+    """options.json written by prepare_output_dir reads back (find_run with the program's
+    defaults) as the same options of the same class; a key the class does not have (an older
+    file's) is left out, one it lacks takes the default."""
+    import importlib
+    run_module = importlib.import_module(f"{program}.run")
+    argv = ["--mode", "train"] if program == "pix2pix_tf" else []
+    args = run_module.parse_options([*argv, "--output-dir", str(tmp_path), "--seed", "7"])
+    args = rundir.prepare_output_dir(args, run_module.NETWORK_OPTIONS)
+    fake_checkpoint(tmp_path)
+    defaults = run_module.parse_options(argv)
+    run = rundir.find_run(str(tmp_path), program, defaults)
+    assert type(run.options) is run_module.Options and run.options == args
+    saved = json.loads((tmp_path / "options.json").read_text())
+    saved.pop("seed")
+    saved["a_flag_from_before"] = 1
+    (tmp_path / "options.json").write_text(json.dumps(saved))
+    run = rundir.find_run(str(tmp_path), program, defaults)
+    assert run.options == cli.replaced(args, seed=defaults.seed)

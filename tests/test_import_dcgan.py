@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from common import rundir
+from common import cli, rundir
 from common.errors import UserError
 from common.keras2_files import keras2_weights
 from common.torch_pickles import LEGACY_MAGIC
@@ -65,8 +65,8 @@ def refusal(output_dir, flags, c_dim):
     """rundir's refusal of train with `flags` (data of c_dim channels) on the run: None when
     no network option differs from the saved ones and the run resumes, else its message."""
     args = parse_options(flags)
-    args.c_dim = args.c_dim or c_dim  # what folder_data sets from the first image
-    saved = vars(rundir.read_options_file(output_dir))
+    args = cli.replaced(args, c_dim=args.c_dim or c_dim)  # what folder_data derives
+    saved = rundir.read_options_file(output_dir)
     try:
         rundir.refuse_other_networks(output_dir, saved, args, NETWORK_OPTIONS)
     except UserError as error:

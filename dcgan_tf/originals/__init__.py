@@ -9,7 +9,7 @@ Each module defines:
   PROGRESS_BAR            a per-batch progress bar (Anime_GAN's tqdm) instead of a line
   LOSSES_EVERY_SAMPLE     the loss history's points every --sample_freq steps (else every
                           epoch)
-  resolve(args)           its own derived options (args.mnist)
+  derived_options(args)   its own derived options (mnist, MNIST's sizes), a dict
   images_per_step(args)   real images one training step reads
   folder_stream(args, folder, steps), sample_real(args, folder)
                           the training stream of an image folder (stream(start): the tf.data

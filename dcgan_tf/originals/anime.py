@@ -23,7 +23,7 @@ TITLE = "anime DCGAN"
 DATASET = "faces"  # the originals' folder
 FILE_SUFFIX = ".t7"  # torch.save()d modules
 # Anime_GAN saved its grid and models every 20 epochs.
-DEFAULTS = dict(epoch=500, learning_rate=0.0001, z_dist="normal01", g_steps=1,
+DEFAULTS = dict(epoch=500, learning_rate=0.0001, z_dist="normal", g_steps=1,
                 input_height=96, output_height=96, input_fname_pattern="*.jpg",
                 sample_freq=20, ckpt_freq=None)
 OUTPUT_SIZE = 96
@@ -33,8 +33,8 @@ PROGRESS_BAR = True  # its tqdm bar becomes Keras' progress bar (that batch's lo
 LOSSES_EVERY_SAMPLE = False  # the loss history's points: every epoch
 
 
-def resolve(args):
-    args.mnist = False
+def derived_options(args):
+    return dict(mnist=False)
 
 
 def images_per_step(args):

@@ -36,11 +36,11 @@ PROGRESS_BAR = False
 LOSSES_EVERY_SAMPLE = True  # the loss history's points: every --sample_freq steps
 
 
-def resolve(args):
+def derived_options(args):
     """--dataset mnist is the conditional model at MNIST's 28x28."""
-    args.mnist = args.dataset == "mnist"
-    if args.mnist:
-        args.input_height = args.output_height = 28
+    if args.dataset == "mnist":
+        return dict(mnist=True, input_height=28, output_height=28)
+    return dict(mnist=False)
 
 
 def images_per_step(args):

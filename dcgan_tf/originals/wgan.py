@@ -23,7 +23,7 @@ DATASET = "faces"  # the originals' folder
 FILE_SUFFIX = ".h5"  # Keras 2 model.save() files
 # wgan_keras.py saved every 1,000 steps, step 0 included; flow_from_directory("faces/") reads
 # the images of faces/'s subfolders.
-DEFAULTS = dict(epoch=1000, learning_rate=0.00005, z_dist="normal01", g_steps=1,
+DEFAULTS = dict(epoch=1000, learning_rate=0.00005, z_dist="normal", g_steps=1,
                 input_height=96, output_height=96, input_fname_pattern="*/*.jpg",
                 sample_freq=1000, ckpt_freq=1000)
 OUTPUT_SIZE = 96
@@ -35,8 +35,8 @@ ROTATION_RANGE = 20.0  # ImageDataGenerator(rotation_range=20), degrees
 KERAS2_PREDICT_BATCH = 32  # Keras 2's Model.predict batch_size default
 
 
-def resolve(args):
-    args.mnist = False
+def derived_options(args):
+    return dict(mnist=False)
 
 
 def images_per_step(args):
