@@ -50,7 +50,8 @@ def tool_parser(prog, doc):
                   formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
-def _number(kind, convert, accept):
+def number(kind, convert, accept):
+    """An argparse type: `convert`, then `accept` or one line saying the flag must be `kind`."""
     def check(text):
         try:
             value = convert(text)
@@ -66,15 +67,17 @@ def _number(kind, convert, accept):
 
 # argparse types for the flags every program checks at start-up (counts, sizes, rates,
 # frequencies): a bad value is one line naming the flag, before any data is read.
-positive_int = _number("a positive integer", int, lambda v: v > 0)
-non_negative_int = _number("an integer >= 0", int, lambda v: v >= 0)
-positive_float = _number("a positive number", float,
+positive_int = number("a positive integer", int, lambda v: v > 0)
+non_negative_int = number("an integer >= 0", int, lambda v: v >= 0)
+positive_float = number("a positive number", float,
                          lambda v: v > 0 and v == v and v != float("inf"))
-non_negative_float = _number("a number >= 0", float,
+non_negative_float = number("a number >= 0", float,
                              lambda v: v >= 0 and v == v and v != float("inf"))
-unit_fraction = _number("a number in [0, 1)", float, lambda v: 0 <= v < 1)
-fraction = _number("a number in [0, 1]", float, lambda v: 0 <= v <= 1)
-positive_size = _number("a positive number (inf: all)", float, lambda v: v > 0)
+unit_fraction = number("a number in [0, 1)", float, lambda v: 0 <= v < 1)
+fraction = number("a number in [0, 1]", float, lambda v: 0 <= v <= 1)
+positive_size = number("a positive number (inf: all)", float, lambda v: v > 0)
+power_of_two_from_32 = number("a power of two >= 32", int,
+                              lambda v: v >= 32 and not v & (v - 1))
 
 
 def add_common_flags(parser, program, seed=0):

@@ -27,7 +27,8 @@ def options_parser():
                                       "(o_gan_celeba_sm_4x4.py).")
     parser.add_argument("--data", default="data/lfw/*/*.jpg",
                         help="glob pattern or folder of images (the blog uses LFW)")
-    parser.add_argument("--img_dim", type=int, default=128, help="power of two >= 32")
+    parser.add_argument("--img_dim", type=cli.power_of_two_from_32, default=128,
+                        help="a power of two >= 32 (the script halves it down to 4x4)")
     parser.add_argument("--z_dim", type=cli.positive_int, default=128)
     parser.add_argument("--batch_size", type=cli.positive_int, default=64)
     parser.add_argument("--epochs", type=cli.positive_int, default=1000)

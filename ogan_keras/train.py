@@ -15,7 +15,6 @@ from common.callbacks import LossHistory, SampleGif, SampleGrid
 from common.checkpoint import Checkpoint, fit_resumable
 from common.evaluation import Evaluation, chosen_metrics, training_extractor
 from ogan_keras.evaluate import scores
-from ogan_keras.model import sizes
 from ogan_keras.run import (INTERPOLATION_PAIRS, INTERPOLATION_STEPS, METRICS, NETWORK_OPTIONS,
                             RECONSTRUCTIONS, build_gan, fixed_real_images, image_spec,
                             interpolation_grid, parse_options, reconstruction_grid)
@@ -62,7 +61,6 @@ def main(argv=None):
     args = parse_options(argv)
     # Before any other TensorFlow work: MultiWorkerMirroredStrategy must come first.
     strategy = cli.setup(args)
-    sizes(args.img_dim)
     extractor = training_extractor(args, chosen_metrics(args, METRICS))
     folder = image_folder(args.data, image_spec(args.img_dim), args.batch_size, seed=args.seed,
                           cache_mb=args.cache_mb)

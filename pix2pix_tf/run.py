@@ -26,6 +26,8 @@ from pix2pix_tf.gan import Pix2Pix
 from pix2pix_tf.model import CROP_SIZE, build_discriminator, build_generator
 from pix2pix_tf.pairs import paired_transform
 
+# The port's check (the original failed inside its random crop): at least the crop.
+SCALE_SIZE = cli.number(f"an integer >= {CROP_SIZE}", int, lambda v: v >= CROP_SIZE)
 RESTORED_OPTIONS = ("which_direction", "ngf", "ndf", "lab_colorization")
 NETWORK_OPTIONS = ["which_direction", "ngf", "ndf", "lab_colorization", "separable_conv"]
 
@@ -57,7 +59,7 @@ def options_parser():
     add("--ngf", type=cli.positive_int, default=64, help="number of generator filters in first conv layer")
     add("--ndf", type=cli.positive_int, default=64,
         help="number of discriminator filters in first conv layer")
-    add("--scale_size", type=cli.positive_int, default=286,
+    add("--scale_size", type=SCALE_SIZE, default=286,
         help="scale images to this size before cropping to 256x256")
     add("--flip", dest="flip", action="store_true", help="flip images horizontally")
     add("--no_flip", dest="flip", action="store_false", help="don't flip images horizontally")

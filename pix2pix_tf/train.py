@@ -209,8 +209,6 @@ def main(argv=None):
     strategy = cli.setup(args)
     if args.mode in ("test", "export"):
         args = restore_options(args)
-    elif args.scale_size < CROP_SIZE:
-        raise UserError(f"--scale_size {args.scale_size} must be at least {CROP_SIZE}")
     if args.mode != "export" and not args.input_dir:
         raise UserError(f"--mode {args.mode} needs --input_dir")
     paths = [] if args.mode == "export" else \
