@@ -4,7 +4,7 @@
 Not in the tutorial (which printed losses and plots): class_accuracy is the fraction of samples
 the project's classifier (common.classifier) assigns to the class they were generated for.
 """
-from acgan_mnist.run import load_run, sample, scale
+from acgan_mnist.program import load_run, sample, scale
 from common import cli, features
 from common.evaluation import (GENERATOR_METRICS, array_key, chosen_metrics, evaluate_parser,
                                print_scores, score_generator)

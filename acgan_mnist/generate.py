@@ -8,7 +8,7 @@ import os
 import numpy as np
 
 from acgan_mnist.model import NUM_CLASSES
-from acgan_mnist.run import load_run
+from acgan_mnist.program import load_run
 from common import cli, latents, rundir
 from common.evaluation import generate_parser
 from common.grid import save_grid

@@ -6,7 +6,7 @@ import re
 
 import keras
 
-from acgan_mnist.run import build_gan, parse_options
+from acgan_mnist.program import build_gan, parse_options
 from common import cli
 from common.errors import UserError
 from common.keras2_files import keras2_weights, require_keras2

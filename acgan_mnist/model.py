@@ -1,13 +1,13 @@
 """The AC-GAN generator and discriminator of Keras' examples/mnist_acgan.py (keras 14625e57af).
 
 Layer for layer as the example; BatchNormalization keeps Keras' defaults (momentum 0.99, eps 1e-3)
-and updates its moving statistics as Keras 2.2 did (zero-debiased; common.legacy).
+and updates its moving statistics as Keras 2.2 did (zero-debiased; common.old_frameworks).
 """
 import keras
 from keras import layers
 
 from common.gan import full_precision
-from common.legacy import keras2_batch_norm
+from common.old_frameworks import keras2_batch_norm
 
 NUM_CLASSES = 10
 

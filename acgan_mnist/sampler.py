@@ -3,7 +3,7 @@ row across the chosen classes, as the example's plots drew them."""
 import numpy as np
 
 from acgan_mnist.model import NUM_CLASSES
-from acgan_mnist.run import load_run
+from acgan_mnist.program import load_run
 from common import webapp
 from common.images import to_uint8
 

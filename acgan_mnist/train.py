@@ -12,11 +12,10 @@ import numpy as np
 from acgan_mnist.evaluate import generator_scores
 from acgan_mnist.gan import TRACKED
 from acgan_mnist.model import NUM_CLASSES
-from acgan_mnist.run import NETWORK_OPTIONS, batches, build_gan, parse_options, scale
-from common import cli, rundir
+from acgan_mnist.program import NETWORK_OPTIONS, batches, build_gan, parse_options, scale
+from common import cli, rundir, training
 from common import latents
 from common.callbacks import LossHistory, SampleGif, write_image
-from common.checkpoint import Checkpoint, fit_resumable
 from common.errors import UserError
 from common.evaluation import GENERATOR_METRICS, Evaluation, chosen_metrics, training_extractor
 from common.grid import save_grid
@@ -87,11 +86,8 @@ def main(argv=None):
     metrics = chosen_metrics(args, GENERATOR_METRICS)
     extractor = training_extractor(args, metrics)
     args = rundir.prepare_output_dir(args, NETWORK_OPTIONS)
-    print(cli.startup_line(args, strategy, len(x_train)))
-    with strategy.scope():
-        gan = build_gan(args)
-    checkpoint = Checkpoint.of(os.path.join(args.output_dir, "checkpoints"), gan,
-                               every_steps=args.checkpoint_every)
+    gan, checkpoint = training.start(args, strategy, build_gan, len(x_train),
+                                     every_steps=args.checkpoint_every)
     if checkpoint.restore():
         print(f"resuming from {checkpoint.directory} at epoch {checkpoint.epoch + 1} "
               f"(step {checkpoint.step})")
@@ -109,7 +105,7 @@ def main(argv=None):
                                      metrics, args.num_samples, seed=args.seed),
             history, args.eval_every, checkpoint.step))
     images = scale(x_train)
-    fit_resumable(gan, lambda start: batches(images, y_train, args.batch_size, True,
+    training.fit_resumable(gan, lambda start: batches(images, y_train, args.batch_size, True,
                                              args.latent_size, args.seed, start),
                   checkpoint, args.epochs, steps_per_epoch=steps,
                   validation_data=batches(scale(x_test), y_test, args.batch_size, False,

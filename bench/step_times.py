@@ -18,7 +18,7 @@ import tensorflow as tf  # noqa: E402
 from acgan_mnist.gan import ACGAN, random_inputs  # noqa: E402
 from acgan_mnist import model as acgan_model  # noqa: E402
 from dcgan_tf import model as dcgan_model  # noqa: E402
-from common.legacy import Keras2RMSprop  # noqa: E402
+from common.old_frameworks import Keras2RMSprop  # noqa: E402
 from dcgan_tf.gan import DCGAN, WGAN, with_critic_noise  # noqa: E402
 from ogan_keras import model as ogan_model  # noqa: E402
 from ogan_keras.gan import OGAN  # noqa: E402

@@ -42,20 +42,20 @@ def configure(program, jit=False, mixed=False, extra=()):
                                             else "float32")
     flags = (["--jit-compile"] if jit else []) + list(extra)
     if program == "acgan":
-        from acgan_mnist import run
-        return run.parse_options(flags), run.build_gan
+        from acgan_mnist.program import build_gan, parse_options
+        return parse_options(flags), build_gan
     if program == "ogan":
-        from ogan_keras import run
-        return run.parse_options(flags), run.build_gan
+        from ogan_keras.program import build_gan, parse_options
+        return parse_options(flags), build_gan
     if program == "pix2pix":
-        from pix2pix_tf import run
-        return run.parse_options(["--mode", "train", *flags]), run.build_model
-    from dcgan_tf import run
+        from pix2pix_tf.program import build_model, parse_options
+        return parse_options(["--mode", "train", *flags]), build_model
+    from dcgan_tf.program import build_gan, parse_options
     arch = {"anime": "anime", "wgan": "wgan"}.get(program, "dcgan")
     dataset = "mnist" if program == "dcgan-mnist" else "faces"
-    args = run.parse_options(["--train", "--arch", arch, "--dataset", dataset, *flags])
+    args = parse_options(["--train", "--arch", arch, "--dataset", dataset, *flags])
     args = cli.replaced(args, c_dim=args.c_dim or 3)
-    return args, run.build_gan
+    return args, build_gan
 
 
 def uniform(*shape):
@@ -233,12 +233,12 @@ def pipeline_throughput(program, count, data=None, extra=()):
 
 def spec_for(program, args):
     if program == "ogan":
-        from ogan_keras.run import image_spec
+        from ogan_keras.program import image_spec
         return image_spec(args.img_dim)
     if program == "pix2pix":
         from common.decode import ImageSpec
         return ImageSpec(scale="unit")
-    from dcgan_tf.run import image_spec
+    from dcgan_tf.program import image_spec
     return image_spec(cli.replaced(args, crop=program == "dcgan"))
 
 

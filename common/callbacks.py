@@ -76,7 +76,7 @@ class StepCallback(keras.callbacks.Callback):
     def on_due(self, logs):
         """What a scheduled callback does when its time comes."""
 
-    def fields(self):
+    def file_name_fields(self):
         """Names a file pattern may use: {step} (steps done), {counter} (0-based index of the
         step just run, as O-GAN's Trainer counted), {epoch} (1-based), {epoch_index}, {batch}."""
         return {"step": self.step, "counter": self.step - 1, "epoch": self.epoch_index + 1,
@@ -106,7 +106,7 @@ class SampleGrid(StepCallback):
         self.write()
 
     def write(self):
-        path = os.path.join(self.directory, self.filename.format(**self.fields()))
+        path = os.path.join(self.directory, self.filename.format(**self.file_name_fields()))
         save_grid(np.asarray(self.generate(self.inputs)), path, self.size, self.value_range)
         if self.summary_dir:
             write_image(self.summary_dir, self.summary_name, self.step, path)

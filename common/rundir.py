@@ -127,7 +127,7 @@ def read_options_file(output_dir):
                         "options file") from error
 
 
-class Run:
+class SavedRun:
     """A saved run: its folder, its options (the program's options when find_run was given
     its defaults, else options.json's dict as a Namespace) and its checkpoint folder."""
 
@@ -145,7 +145,7 @@ class Run:
 
 
 def find_run(path, program=None, defaults=None, checkpoints_name="checkpoints"):
-    """The Run of --checkpoint `path`: a run's --output-dir, or its checkpoint folder. With
+    """The SavedRun of --checkpoint `path`: a run's --output-dir, or its checkpoint folder. With
     `program` (a package), a run that names another program (options.json's "program") is one
     error line, not weights that fail to fit. `defaults` (the program's options) fill what an
     older run's options.json lacks, and the run's options are then of their class; a run from before the program was named
@@ -168,7 +168,7 @@ def find_run(path, program=None, defaults=None, checkpoints_name="checkpoints"):
     checkpoint_dir = os.path.join(output_dir, name)
     if not step_folders(checkpoint_dir):
         raise UserError(f"{output_dir} has no checkpoint yet ({checkpoint_dir}/{STATE_FILE})")
-    return Run(output_dir, options, checkpoint_dir)
+    return SavedRun(output_dir, options, checkpoint_dir)
 
 
 # ---- checkpoints: state.json and the step folders ----

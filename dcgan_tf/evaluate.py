@@ -16,7 +16,7 @@ from common.evaluation import (GENERATOR_METRICS, chosen_metrics, evaluate_parse
                                score_generator)
 from common.files import list_images
 from dcgan_tf.originals.carpedm20 import mnist_data
-from dcgan_tf.run import folder_data, image_spec, load_run, sample_images
+from dcgan_tf.program import folder_data, image_spec, load_run, sample_images
 
 
 def sample(gan, args):

@@ -10,7 +10,7 @@ import numpy as np
 from common import cli, latents, rundir
 from common.evaluation import generate_parser
 from common.grid import save_grid
-from dcgan_tf.run import load_run, sample_images, value_range
+from dcgan_tf.program import load_run, sample_images, value_range
 
 
 @cli.exits_cleanly

@@ -31,7 +31,7 @@ from common import cli
 from common.errors import UserError
 from common.original_files import Importer, import_parser, write_run
 from dcgan_tf import originals
-from dcgan_tf.run import build_gan, parse_options
+from dcgan_tf.program import build_gan, parse_options
 
 SIZE_FLAGS = ("z_dim", "gf_dim", "df_dim", "gfc_dim", "dfc_dim")
 

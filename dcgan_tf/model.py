@@ -11,7 +11,7 @@ from keras.initializers import Constant, RandomNormal, TruncatedNormal
 
 from common.errors import UserError
 from common.gan import full_precision
-from common.legacy import LegacyBatchNormalization, tf1_fused_batch_norm, torch_batch_norm
+from common.old_frameworks import LegacyBatchNormalization, tf1_fused_batch_norm, torch_batch_norm
 
 
 @keras.saving.register_keras_serializable(package="dcgan_tf")

@@ -5,7 +5,7 @@ import numpy as np
 from common import latents, webapp
 from common.images import bytescale, to_uint8
 from dcgan_tf import originals
-from dcgan_tf.run import load_run, sample_images, value_range
+from dcgan_tf.program import load_run, sample_images, value_range
 
 INTERPOLATION_STEPS = 8  # images between the two picked samples
 

@@ -5,15 +5,14 @@ checkpoints, resume), plus `--arch anime` (Anime_GAN's DCGAN) and `--arch wgan` 
 """
 import os
 
-from common import cli, rundir
+from common import cli, rundir, training
 from common.callbacks import LossHistory, SampleGif
-from common.checkpoint import Checkpoint, fit_resumable
 from common.errors import UserError
 from common.evaluation import GENERATOR_METRICS, Evaluation, chosen_metrics, training_extractor
 from dcgan_tf import originals
 from dcgan_tf.evaluate import generator_scores
 from dcgan_tf.originals.carpedm20 import mnist_data, mnist_stream
-from dcgan_tf.run import NETWORK_OPTIONS, build_gan, folder_data, parse_options
+from dcgan_tf.program import NETWORK_OPTIONS, build_gan, folder_data, parse_options
 from dcgan_tf.visualize import visualize
 
 
@@ -93,14 +92,11 @@ def main(argv=None):
         if folder:
             folder.cache_dir = os.path.join(args.output_dir, "cache")
         stream, steps, size, sample_real = training_data(args, folder)
-    checkpoint_dir = os.path.join(args.output_dir, args.checkpoint_dir)
-    print(cli.startup_line(args, strategy, size))
-    with strategy.scope():
-        gan = build_gan(args)
-    checkpoint = Checkpoint.of(checkpoint_dir, gan, every_steps=args.ckpt_freq)
+    gan, checkpoint = training.start(args, strategy, build_gan, size, args.checkpoint_dir,
+                                     every_steps=args.ckpt_freq)
     loaded = load_checkpoint(checkpoint)
     if args.train:
-        fit_resumable(gan, stream, checkpoint, args.epoch, steps_per_epoch=steps,
+        training.fit_resumable(gan, stream, checkpoint, args.epoch, steps_per_epoch=steps,
                       verbose=int(originals.of(args).PROGRESS_BAR), shuffle=False,
                       callbacks=training_callbacks(gan, args, steps, sample_real, checkpoint,
                                                    extractor))
@@ -108,7 +104,7 @@ def main(argv=None):
             print(f"skipped {len(folder.skipped)} unreadable images of {size}")
     elif not loaded:
         raise UserError(f"[!] Train a model first, then run test mode (no checkpoint in "
-                        f"{checkpoint_dir}; add --train)")
+                        f"{checkpoint.directory}; add --train)")
     if args.visualize:
         visualize(gan, args, option=1)
     return gan

@@ -14,7 +14,7 @@ from common import cli
 from common.errors import UserError
 from common.grid import image_manifold_size, merge, save_gif, save_grid
 from common.images import to_uint8
-from dcgan_tf.run import load_run, sample_images, value_range
+from dcgan_tf.program import load_run, sample_images, value_range
 
 
 def random_labels(args, rng):

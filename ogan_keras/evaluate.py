@@ -12,7 +12,7 @@ from common import cli, features, latents
 from common.cache import ImageFolder, files_key
 from common.evaluation import chosen_metrics, evaluate_parser, print_scores, score_generator
 from common.files import list_images
-from ogan_keras.run import METRICS, image_spec, load_run
+from ogan_keras.program import METRICS, image_spec, load_run
 
 
 def real_images(data, img_dim, batch_size, count, seed=0):

@@ -6,7 +6,7 @@ import tensorflow as tf
 from keras import ops
 
 from common.gan import GANModel, update_loss, with_loss_scaling
-from common.legacy import debias_stream
+from common.old_frameworks import debias_stream
 from ogan_keras.model import ENCODER_CALLS
 
 Z_CORR_WEIGHT = 0.5  # lambda of the sm_4x4 script (1.0 in the 256 EMA variant)

@@ -11,7 +11,7 @@ from common.keras2_files import keras2_layer_order, keras2_weights, require_kera
 from common.original_files import (Importer, import_keras2_layers, import_parser,
                                    refuse_leftovers, require, write_run)
 from ogan_keras.model import F_SIZE, ScaleShift
-from ogan_keras.run import build_gan, parse_options
+from ogan_keras.program import build_gan, parse_options
 
 # The file does not say how many steps the original had trained (its Trainer overwrote it
 # every 100 batches), so the BatchNorm debias state starts empty (LegacyBatchNormalization).

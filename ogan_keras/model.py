@@ -1,7 +1,7 @@
 """O-GAN's encoder and self-modulated-BN generator, as o_gan_celeba_sm_4x4.py builds them.
 
 Every BatchNormalization updates its moving statistics as Keras 2.2.4 did (zero-debiased;
-common.legacy), so inference-mode grids are right from the first step, as in the original.
+common.old_frameworks), so inference-mode grids are right from the first step, as in the original.
 The encoder's BatchNormalizations keep one debiased average per encoder call of a train step
 (ENCODER_CALLS), as Keras 2 built them, and hold the last call's: the fake images' statistics.
 
@@ -16,7 +16,7 @@ from keras.initializers import RandomNormal
 
 from common.errors import UserError
 from common.gan import full_precision
-from common.legacy import keras2_batch_norm
+from common.old_frameworks import keras2_batch_norm
 
 F_SIZE = 4  # the smallest feature map, 4x4 at every img_dim
 # The script's train model calls the encoder on these batches, in this order, every step.
@@ -48,7 +48,7 @@ def self_modulated_batch_norm(h, z):
     return ScaleShift()([h, beta, gamma])
 
 
-def sizes(img_dim):
+def depth_and_width(img_dim):
     """(num_layers, max_num_channels) for a power-of-two img_dim >= 32."""
     if img_dim < 32 or img_dim & (img_dim - 1):
         raise UserError(f"--img_dim {img_dim} is not supported: O-GAN needs a power of two "
@@ -63,7 +63,7 @@ def init():
 def build_encoder(img_dim=128, z_dim=128):
     """The "discriminator": img_dim^2 x 3 -> z_dim. At 128: 13,251,136 parameters (3,840 not
     trainable). 4x4 stride-2 convs, BN (Keras defaults) from the second, LeakyReLU 0.2."""
-    num_layers, max_channels = sizes(img_dim)
+    num_layers, max_channels = depth_and_width(img_dim)
     x_in = keras.Input((img_dim, img_dim, 3))
     x = layers.Conv2D(max_channels // 2 ** num_layers, 4, strides=2, padding="same",
                       kernel_initializer=init())(x_in)
@@ -81,7 +81,7 @@ def build_encoder(img_dim=128, z_dim=128):
 def build_generator(img_dim=128, z_dim=128):
     """z_dim -> img_dim^2 x 3 in [-1, 1]. At 128: 13,939,651 parameters (3,968 not trainable).
     Dense to 4x4xmax, then 4x4 stride-2 transposed convs, each followed by SMBN + ReLU."""
-    num_layers, max_channels = sizes(img_dim)
+    num_layers, max_channels = depth_and_width(img_dim)
     z_in = keras.Input((z_dim,))
     h = layers.Dense(F_SIZE ** 2 * max_channels, kernel_initializer=init())(z_in)
     h = layers.Reshape((F_SIZE, F_SIZE, max_channels))(h)

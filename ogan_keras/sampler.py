@@ -7,7 +7,7 @@ from common import latents, webapp
 from common.errors import UserError
 from common.files import list_images
 from common.images import resize, to_signed, to_uint8
-from ogan_keras.run import image_spec, interpolation_grid, load_run, reconstruction_grid
+from ogan_keras.program import image_spec, interpolation_grid, load_run, reconstruction_grid
 
 REAL_IMAGES = 12  # real images offered for picking
 

@@ -8,14 +8,14 @@ import os
 
 import tensorflow as tf
 
-from common import cli, rundir
+from common import cli, rundir, training
 from common import latents
 from common.cache import image_folder, with_random
 from common.callbacks import LossHistory, SampleGif, SampleGrid
-from common.checkpoint import Checkpoint, fit_resumable
+from common.training import fit_resumable
 from common.evaluation import Evaluation, chosen_metrics, training_extractor
 from ogan_keras.evaluate import scores
-from ogan_keras.run import (INTERPOLATION_PAIRS, INTERPOLATION_STEPS, METRICS, NETWORK_OPTIONS,
+from ogan_keras.program import (INTERPOLATION_PAIRS, INTERPOLATION_STEPS, METRICS, NETWORK_OPTIONS,
                             RECONSTRUCTIONS, build_gan, fixed_real_images, image_spec,
                             interpolation_grid, parse_options, reconstruction_grid)
 
@@ -67,13 +67,10 @@ def main(argv=None):
     args = rundir.prepare_output_dir(args, NETWORK_OPTIONS)
     folder.cache_dir = os.path.join(args.output_dir, "cache")
     folder.check_readable(args.data)
-    print(cli.startup_line(args, strategy, len(folder)))
-    with strategy.scope():
-        gan = build_gan(args)
+    gan, checkpoint = training.start(args, strategy, build_gan, len(folder),
+                                     every_steps=args.sample_every)
     print(f"encoder: {gan.encoder.count_params():,} parameters, "
           f"generator: {gan.generator.count_params():,}")
-    checkpoint = Checkpoint.of(os.path.join(args.output_dir, "checkpoints"), gan,
-                               every_steps=args.sample_every)
     if checkpoint.restore():
         print(f"resuming from {checkpoint.directory} at step {checkpoint.step}")
     steps = args.steps_per_epoch or math.ceil(folder.prepare().count / args.batch_size)

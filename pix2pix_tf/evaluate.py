@@ -15,7 +15,7 @@ from common import cli
 from common.errors import UserError
 from common.evaluation import print_scores
 from pix2pix_tf.pairs import list_paired_images
-from pix2pix_tf.run import (append_index, displayable, fixed_examples, image_scores, load_run,
+from pix2pix_tf.program import (append_index, displayable, fixed_examples, image_scores, load_run,
                             save_images, write_scores)
 
 METRICS = ("psnr", "ssim", "ab_error")

@@ -13,7 +13,7 @@ import tensorflow as tf
 from keras import ops
 
 from common.gan import TwoPlayerGAN, update_loss
-from common.legacy import float32
+from common.old_frameworks import float32
 
 EPS = 1e-12
 EMA_DECAY = 0.99
@@ -77,9 +77,9 @@ class Pix2Pix(TwoPlayerGAN):
 
     def train_step(self, data):
         inputs, targets = data
-        return self.display(self.update(inputs, targets))
+        return self.update_displayed_averages(self.update_networks(inputs, targets))
 
-    def update(self, inputs, targets):
+    def update_networks(self, inputs, targets):
         """One training step of pix2pix.py: one forward pass; the discriminator's update;
         then the generator's, its gradient backpropagated through the fake pair's pass with
         the discriminator's updated weights at that pass's activations. Returns the forward
@@ -99,7 +99,7 @@ class Pix2Pix(TwoPlayerGAN):
         self.g_optimizer.apply(g_tape.gradient(g_scaled, g_vars), g_vars)
         return losses
 
-    def display(self, losses):
+    def update_displayed_averages(self, losses):
         """Moves each displayed average toward this step's loss as TF1's
         ExponentialMovingAverage did (average -= (average - loss) * (1 - decay), 1 - decay
         computed in float32: 0.0099999905); returns the averages."""

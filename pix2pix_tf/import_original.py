@@ -26,7 +26,7 @@ from common.errors import UserError
 from common.original_files import Importer, import_parser, refuse_leftovers, require, write_run
 from common.tf1_checkpoints import tf1_checkpoint, tf1_checkpoint_prefix
 from pix2pix_tf.gan import LOSSES
-from pix2pix_tf.run import NETWORK_OPTIONS, build_model, parse_options
+from pix2pix_tf.program import NETWORK_OPTIONS, build_model, parse_options
 
 # Options of the original's options.json that the imported run keeps: the networks' and the
 # training's, and input_dir (evaluate's default); mode, output_dir and the step limits

@@ -10,7 +10,7 @@ from common import cli
 from common.errors import UserError
 from common.images import read_image, resize, to_unit
 from pix2pix_tf.model import CROP_SIZE
-from pix2pix_tf.run import convert_image_dtype, encode_image, load_export
+from pix2pix_tf.program import convert_image_dtype, encode_image, load_export
 
 EXTENSIONS = {"png": (".png",), "jpeg": (".jpg", ".jpeg")}
 

@@ -8,7 +8,7 @@ from keras import layers, ops
 from keras.initializers import RandomNormal
 
 from common.gan import full_precision
-from common.legacy import synchronized_by_default
+from common.old_frameworks import synchronized_by_default
 
 CROP_SIZE = 256
 

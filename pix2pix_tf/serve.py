@@ -14,7 +14,7 @@ import os
 from common import cli, webapp
 from pix2pix_tf.infer import translate
 from pix2pix_tf.model import CROP_SIZE
-from pix2pix_tf.run import encode_image, load_export
+from pix2pix_tf.program import encode_image, load_export
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 

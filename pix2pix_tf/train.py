@@ -15,7 +15,8 @@ import tensorflow as tf
 from common import cli, rundir
 from common.cache import ImageFolder
 from common.callbacks import LossHistory, SampleGif, StepCallback, tensorboard_writer
-from common.checkpoint import Checkpoint, fit_resumable
+from common.checkpoint import Checkpoint
+from common.training import fit_resumable
 from common.decode import ImageSpec
 from common.errors import UserError
 from common.evaluation import Evaluation
@@ -23,7 +24,7 @@ from pix2pix_tf.evaluate import dataset_scores, test
 from pix2pix_tf.gan import LOSSES
 from pix2pix_tf.model import CROP_SIZE
 from pix2pix_tf.pairs import list_paired_images, paired_transform
-from pix2pix_tf.run import (NETWORK_OPTIONS, append_index, build_model, displayable,
+from pix2pix_tf.program import (NETWORK_OPTIONS, append_index, build_model, displayable,
                             fixed_examples, load_run, parameter_count, parse_options,
                             restore_options, save_images, convert_image_dtype)
 
@@ -48,7 +49,7 @@ class TrainingReport(StepCallback):
     def __init__(self, args, model, checkpoint, display, steps_per_epoch, max_steps):
         super().__init__(checkpoint.step)
         self.args, self.gan, self.display = args, model, display
-        self.spe, self.max_steps = steps_per_epoch, max_steps
+        self.steps_per_epoch, self.max_steps = steps_per_epoch, max_steps
         self.start_step, self.start = checkpoint.step, time.time()
 
     def should(self, freq):
@@ -87,9 +88,10 @@ class TrainingReport(StepCallback):
     def progress(self, logs):
         rate = (self.step - self.start_step) * self.args.batch_size / (time.time() - self.start)
         remaining = (self.max_steps - self.step) * self.args.batch_size / rate
+        epoch = math.ceil(self.step / self.steps_per_epoch)
+        step_in_epoch = (self.step - 1) % self.steps_per_epoch + 1
         print("progress  epoch %d  step %d  image/sec %0.1f  remaining %dm" % (
-            math.ceil(self.step / self.spe), (self.step - 1) % self.spe + 1, rate,
-            remaining / 60))
+            epoch, step_in_epoch, rate, remaining / 60))
         for name in LOSSES:
             print(name, float(logs[name]))
 

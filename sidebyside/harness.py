@@ -32,7 +32,7 @@ VARIABLE_TOL = 1e-4  # of each variable's scale (its largest |value| in the orig
 UPDATE_TOL = 1e-3  # of the L2 of the original's change since step 0: the same update to 0.1%
 # (These fixed tolerances let the anime DCGAN's Keras 3 Adam, 6.4e-6 of each step short of
 # PyTorch's, pass; without them PyTorch's own rounding on noise images fails it at step 2:
-# sidebyside/README.md. tests/test_legacy.py holds that Adam to exact arithmetic instead.)
+# sidebyside/README.md. tests/test_old_frameworks.py holds that Adam to exact arithmetic instead.)
 # The float32 floor: the port run again from weights moved by one rounding step (FLOOR_RUNS
 # times; a program may ask for more), from inputs so moved, and on its batches in reverse
 # order. Adam's and

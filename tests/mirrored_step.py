@@ -32,8 +32,8 @@ tf.config.set_logical_device_configuration(CPU, [tf.config.LogicalDeviceConfigur
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from common import legacy  # noqa: E402
-from common.mnist import load_mnist# noqa: E402
+from common import old_frameworks  # noqa: E402
+from common.mnist import load_mnist  # noqa: E402
 
 LEARNING_RATE, MOMENTUM = 1e-3, 0.5
 
@@ -41,7 +41,7 @@ LEARNING_RATE, MOMENTUM = 1e-3, 0.5
 def acgan(data_dir):
     from acgan_mnist import model
     from acgan_mnist.gan import ACGAN
-    from acgan_mnist.run import batches, scale
+    from acgan_mnist.program import batches, scale
 
     def build():
         gan = ACGAN(model.build_generator(), model.build_discriminator())
@@ -55,7 +55,7 @@ def acgan(data_dir):
 
 def dcgan(data_dir):
     import argparse
-    from dcgan_tf.run import build_gan
+    from dcgan_tf.program import build_gan
     from dcgan_tf.train import training_data
     args = argparse.Namespace(
         arch="dcgan", dataset="mnist", data_dir=os.path.dirname(data_dir), batch_size=8,
@@ -81,7 +81,7 @@ def broken(mode, gan_module):
     if mode == "no_loss_scaling":
         return mock.patch(f"{gan_module}.update_loss", unscaled_loss)
     if mode == "unsynchronized":
-        return mock.patch.object(legacy, "synchronized_by_default", unsynchronized)
+        return mock.patch.object(old_frameworks, "synchronized_by_default", unsynchronized)
     return contextlib.nullcontext()
 
 

@@ -8,7 +8,8 @@ from PIL import Image
 
 from common import latents as latent_draws
 from common.callbacks import LossHistory, SampleGif, SampleGrid, read_history
-from common.checkpoint import Checkpoint, fit_resumable
+from common.checkpoint import Checkpoint
+from common.training import fit_resumable
 from conftest import saved_counters
 
 

@@ -108,7 +108,7 @@ def test_setup_and_startup_line(tmp_path):
 @pytest.mark.parametrize("module", ["acgan_mnist.generate", "dcgan_tf.generate",
                                     "ogan_keras.generate", "pix2pix_tf.evaluate"])
 def test_a_run_of_another_program_is_one_error_line(tmp_path, capsys, module):
-    """Every program loads a trained run through its run.load_run, which reads the program
+    """Every program loads a trained run through its program.load_run, which reads the program
     the run names before building anything: a run of another program is refused by name."""
     import importlib
     from common import rundir
@@ -150,14 +150,14 @@ def test_a_saved_run_comes_back_as_its_programs_options(tmp_path, program):
     defaults) as the same options of the same class; a key the class does not have (an older
     file's) is left out, one it lacks takes the default."""
     import importlib
-    run_module = importlib.import_module(f"{program}.run")
+    program_module = importlib.import_module(f"{program}.program")
     argv = ["--mode", "train"] if program == "pix2pix_tf" else []
-    args = run_module.parse_options([*argv, "--output-dir", str(tmp_path), "--seed", "7"])
-    args = rundir.prepare_output_dir(args, run_module.NETWORK_OPTIONS)
+    args = program_module.parse_options([*argv, "--output-dir", str(tmp_path), "--seed", "7"])
+    args = rundir.prepare_output_dir(args, program_module.NETWORK_OPTIONS)
     fake_checkpoint(tmp_path)
-    defaults = run_module.parse_options(argv)
+    defaults = program_module.parse_options(argv)
     run = rundir.find_run(str(tmp_path), program, defaults)
-    assert type(run.options) is run_module.Options and run.options == args
+    assert type(run.options) is program_module.Options and run.options == args
     saved = json.loads((tmp_path / "options.json").read_text())
     saved.pop("seed")
     saved["a_flag_from_before"] = 1

@@ -12,7 +12,7 @@ from common import cli
 from dcgan_tf import model, train, visualize
 from dcgan_tf.gan import DCGAN, WGAN, bce_probabilities, with_critic_noise
 from dcgan_tf.originals import wgan
-from dcgan_tf.run import build_gan, parse_options, sample_images
+from dcgan_tf.program import build_gan, parse_options, sample_images
 from conftest import saved_counters, write_images, write_mnist_dir
 
 
@@ -112,7 +112,7 @@ def test_carpedm20_prints_the_losses_reevaluated_after_its_updates(monkeypatch, 
     BatchNorm statistics too. Per step the generator's BatchNorms run 5 times (d_optim, 2 x
     g_optim, errD_fake, errG), the discriminator's 7 (real and fake in d_optim, 2 x g_optim,
     errD_fake, errD_real, errG)."""
-    from common.legacy import LegacyBatchNormalization
+    from common.old_frameworks import LegacyBatchNormalization
     calls, call = {}, LegacyBatchNormalization.call
 
     def counted(self, inputs, training=None, mask=None):
@@ -132,7 +132,7 @@ def test_carpedm20_prints_the_losses_reevaluated_after_its_updates(monkeypatch, 
 
 
 def test_only_carpedm20_reevaluates_its_losses():
-    from dcgan_tf.run import build_gan
+    from dcgan_tf.program import build_gan
     tiny = ["--gf_dim", "2", "--df_dim", "2", "--z_dim", "4"]
     for arch, reevaluates in (("dcgan", True), ("anime", False)):
         args = parse_options(["--arch", arch, "--output_height", "16" if arch == "dcgan"
@@ -143,7 +143,7 @@ def test_only_carpedm20_reevaluates_its_losses():
 def test_carpedm20_folder_data_has_sample_inputs(tmp_path):
     """train(): sample_files = self.data[0:sample_num] of the list __init__ shuffled once,
     before the first epoch reshuffled it; the [Sample] evaluation ran on folder data too."""
-    from dcgan_tf.run import folder_data
+    from dcgan_tf.program import folder_data
     write_images(str(tmp_path / "data" / "celebA"), 6, size=(16, 16))
     args = parse_options(["--data_dir", str(tmp_path / "data"), "--batch_size", "2",
                           "--output_height", "16", "--input_fname_pattern", "*.png"])

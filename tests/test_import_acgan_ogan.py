@@ -10,12 +10,12 @@ import pytest
 
 from acgan_mnist import import_original as acgan_import
 from acgan_mnist.model import build_discriminator
-from acgan_mnist.run import load_run as load_acgan_run
+from acgan_mnist.program import load_run as load_acgan_run
 from common import rundir
 from common.keras2_files import keras2_weights
 from conftest import saved_counters, write_images, write_mnist_dir
 from ogan_keras import import_original as ogan_import
-from ogan_keras.run import load_run
+from ogan_keras.program import load_run
 
 RNG = np.random.default_rng(0)
 

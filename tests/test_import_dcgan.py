@@ -27,7 +27,7 @@ from common.keras2_files import keras2_weights
 from common.torch_pickles import LEGACY_MAGIC
 from conftest import saved_counters, write_images
 from dcgan_tf import generate, import_original, train, visualize
-from dcgan_tf.run import NETWORK_OPTIONS, load_run, parse_options
+from dcgan_tf.program import NETWORK_OPTIONS, load_run, parse_options
 
 try:
     from sidebyside.environments import ORIGINALS_SRC, environment_python

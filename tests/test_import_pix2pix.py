@@ -18,7 +18,7 @@ from common.rundir import find_run
 from conftest import saved_counters
 from pix2pix_tf import evaluate, import_original, train
 from pix2pix_tf.model import AlwaysOnDropout, BatchStatsNormalization
-from pix2pix_tf.run import build_model
+from pix2pix_tf.program import build_model
 
 v1 = tf.compat.v1
 SIZE = 256

@@ -5,12 +5,12 @@ import tensorflow as tf
 from PIL import Image
 
 from common.cache import image_folder
-from common.checkpoint import fit_resumable
-from common.legacy import LegacyBatchNormalization
+from common.training import fit_resumable
+from common.old_frameworks import LegacyBatchNormalization
 from ogan_keras import train
 from ogan_keras.gan import OGAN, correlation
 from ogan_keras.model import ScaleShift, build_encoder, build_generator
-from ogan_keras.run import image_spec
+from ogan_keras.program import image_spec
 from conftest import saved_counters, write_images
 
 

@@ -317,7 +317,7 @@ def test_generator_gradient_meets_the_updated_discriminator():
         outputs, losses, _ = model.forward(inputs, targets)
     plain = tape.gradient(losses["gen_loss"], g_vars)
     d_step = tape.gradient(losses["discrim_loss"], d_vars)
-    model.update(inputs, targets)
+    model.update_networks(inputs, targets)
     for v, value, g in zip(d_vars, d_before, d_step):
         np.testing.assert_allclose(v.numpy(), value - g.numpy(), rtol=1e-5, atol=1e-6)
     applied = [value - v.numpy() for v, value in zip(g_vars, g_before)]
@@ -346,14 +346,14 @@ def test_displayed_averages_are_tf1s_exponential_moving_average():
                                                     "gen_loss_L1")}
     shadow = np.float32(0.0)
     for _ in range(3):
-        averages = model.display(values)
+        averages = model.update_displayed_averages(values)
         shadow = np.float32(shadow - (shadow - loss) * (np.float32(1) - np.float32(0.99)))
         assert float(averages["discrim_loss"]) == float(shadow)
 
 
 def test_aspect_ratio_stretches_saved_images_as_the_original(tmp_path):
     """--aspect_ratio 1.5: saved images are resized (bicubic) to 384x256, width over height."""
-    from pix2pix_tf.run import save_image
+    from pix2pix_tf.program import save_image
     image = np.zeros((256, 256, 3), np.float32)
     image[:, 128:] = 1.0
     save_image(image, str(tmp_path / "wide.png"), 1.5)

@@ -73,7 +73,7 @@ def dcgan_args(data_dir, output_dir, epochs):
 def restore_dcgan(output_dir):
     """Rebuild the run's networks from its options.json and restore its checkpoint."""
     import argparse
-    from dcgan_tf.run import build_gan
+    from dcgan_tf.program import build_gan
     with open(output_dir / "options.json") as f:
         args = argparse.Namespace(**json.load(f))
     gan = build_gan(args)

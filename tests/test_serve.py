@@ -239,7 +239,7 @@ def test_concurrent_requests_are_serialised_and_each_gets_its_own_answer(export)
     inference, so the expected outputs are the ones the model gave during the run)."""
     from common.images import to_unit
     from pix2pix_tf import serve
-    from pix2pix_tf.run import convert_image_dtype, load_export
+    from pix2pix_tf.program import convert_image_dtype, load_export
     model = Recording(load_export(export)[0])
     server = in_thread(serve.make_app(model, "png"))
     port = server.server_address[1]
@@ -264,7 +264,7 @@ def test_concurrent_requests_are_serialised_and_each_gets_its_own_answer(export)
 
 def test_output_filetype_jpeg_and_bad_models(export, tmp_path, capsys):
     from pix2pix_tf import serve
-    from pix2pix_tf.run import load_export
+    from pix2pix_tf.program import load_export
     server = in_thread(serve.make_app(load_export(export)[0], "jpeg"))
     status, answer = post(server.server_address[1], "/translate",
                           {"input": b64(encoded(photo()))})
@@ -420,7 +420,7 @@ def test_the_sampler_finds_a_runs_program_by_the_name_its_options_give():
     known by the options only its program has."""
     import argparse
     import types
-    from acgan_mnist.run import parse_options
+    from acgan_mnist.program import parse_options
 
     def run(**options):
         return types.SimpleNamespace(options=argparse.Namespace(**options), output_dir="run")

@@ -118,7 +118,7 @@ def test_acgan(tmp_path, monkeypatch, capsys):
         # (the layer's name carries Keras' process-wide count: embedding_41 in a long session)
         assert re.fullmatch(r"after step 2: embedding(_\d+)?/embeddings beyond its tolerance",
                             port_only("acgan", data, tmp_path, capsys)["diverged"])
-    from common.legacy import LegacyBatchNormalization
+    from common.old_frameworks import LegacyBatchNormalization
     monkeypatch.setattr(model, "keras2_batch_norm", lambda **kwargs: LegacyBatchNormalization(
         variance_correction="keras2", zero_debias=False, **kwargs))
     results = port_only("acgan", data, tmp_path, capsys)
@@ -130,7 +130,7 @@ def test_ogan(tmp_path, monkeypatch, capsys):
     of Keras 2's, the port diverges after step 1."""
     data = photos(tmp_path / "faces", 20, (64, 64))
     same_update(side_by_side("ogan", data, tmp_path, "--steps", 2))
-    from common.legacy import Keras2RMSprop
+    from common.old_frameworks import Keras2RMSprop
     monkeypatch.setattr(Keras2RMSprop, "update_step", keras.optimizers.RMSprop.update_step)
     assert port_only("ogan", data, tmp_path, capsys)["diverged"].startswith("at step 2:")
 
@@ -152,7 +152,7 @@ def test_dcgan_mnist(tmp_path, monkeypatch, capsys):
     TF1's fused kernel's Bessel-corrected one, the port's statistics differ."""
     data = write_mnist_dir(str(tmp_path / "mnist"), 300, 100)
     same_update(side_by_side("dcgan-mnist", data, tmp_path, "--steps", 3))
-    from common.legacy import LegacyBatchNormalization
+    from common.old_frameworks import LegacyBatchNormalization
     from dcgan_tf import model
     monkeypatch.setattr(model, "tf1_fused_batch_norm", lambda **kwargs: LegacyBatchNormalization(
         variance_correction="none", **kwargs))
@@ -162,7 +162,7 @@ def test_dcgan_mnist(tmp_path, monkeypatch, capsys):
 def test_anime(tmp_path, monkeypatch, capsys):
     """The same update over 2 steps; with PyTorch's momentum=0.1 copied into Keras (where it
     means keep 10%, not 90%), the port's BatchNorm statistics differ. (Keras 3's Adam, 6.4e-6
-    of each step short of PyTorch's, is held to exact arithmetic in tests/test_legacy.py: at
+    of each step short of PyTorch's, is held to exact arithmetic in tests/test_old_frameworks.py: at
     step 2 the chaos floor covers it, and at step 1 on these images PyTorch's discriminator
     gradients round more than the floor can see: sidebyside/README.md.)"""
     data = with_webp(photos(tmp_path / "faces", 16, (96, 96)), (96, 96))
@@ -182,7 +182,7 @@ def test_wgan(tmp_path, monkeypatch, capsys):
     assert sorted(results["first_evaluation"]) == ["Loss_D_fake, critic call 1",
                                                    "Loss_D_real, critic call 1"]
     assert 1 <= results["rounding_ratio"] <= 30
-    from common.legacy import Keras2RMSprop
+    from common.old_frameworks import Keras2RMSprop
     monkeypatch.setattr(Keras2RMSprop, "update_step", keras.optimizers.RMSprop.update_step)
     assert port_only("wgan", data, tmp_path, capsys)["diverged"].startswith("at step 1:")
 

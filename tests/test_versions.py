@@ -7,7 +7,7 @@ import keras
 import tensorflow as tf
 
 from common.gan import GANModel
-from common.legacy import Keras2RMSprop, LegacyBatchNormalization, keras2_batch_norm
+from common.old_frameworks import Keras2RMSprop, LegacyBatchNormalization, keras2_batch_norm
 
 
 def test_versions_the_overrides_were_written_for():
@@ -20,7 +20,7 @@ def test_private_keras_internals_the_port_uses():
     own = inspect.signature(keras.Model._maybe_symbolic_build)
     assert list(own.parameters) == list(inspect.signature(GANModel._maybe_symbolic_build)
                                         .parameters)
-    # common/legacy.py, pix2pix_tf/import_original.py: optimizer slot lists and their index
+    # common/old_frameworks.py, pix2pix_tf/import_original.py: optimizer slot lists and their index
     optimizer = Keras2RMSprop(1e-3)
     variable = keras.Variable([1.0, 2.0])
     optimizer.build([variable])
@@ -28,7 +28,7 @@ def test_private_keras_internals_the_port_uses():
     adam = keras.optimizers.Adam()
     adam.build([variable])
     assert len(adam._momentums) == len(adam._velocities) == 1
-    # common/legacy.py: BatchNormalization's batch moments and its variable lists
+    # common/old_frameworks.py: BatchNormalization's batch moments and its variable lists
     layer = keras2_batch_norm()
     layer.build((None, 3))
     assert isinstance(layer, LegacyBatchNormalization)

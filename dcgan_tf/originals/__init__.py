@@ -1,5 +1,5 @@
 """The three programs dcgan_tf ports, one module each behind one interface; --arch picks one
-(ORIGINALS). dcgan_tf.run and dcgan_tf.train call these and never branch on --arch.
+(ORIGINALS). dcgan_tf.program and dcgan_tf.train call these and never branch on --arch.
 
 Each module defines:
   TITLE, DEFAULTS         its name on pages and plots; the values of the flags left at None

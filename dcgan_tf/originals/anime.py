@@ -8,7 +8,7 @@ import matplotlib
 
 from common import cli
 from common.errors import UserError
-from common.legacy import TorchAdam
+from common.old_frameworks import TorchAdam
 from common.original_files import dims, refuse_leftovers, require, sibling_files
 from common.torch_pickles import torch_state_dict
 from dcgan_tf import model

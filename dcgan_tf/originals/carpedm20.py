@@ -13,7 +13,7 @@ from common import cli
 from common.cache import with_random
 from common.callbacks import SampleGrid
 from common.errors import UserError
-from common.legacy import float32
+from common.old_frameworks import float32
 from common.mnist import load_mnist
 from common.original_files import dims, refuse_leftovers, require
 from common.tf1_checkpoints import tf1_checkpoint, tf1_checkpoint_prefix
@@ -30,7 +30,7 @@ DEFAULTS = dict(epoch=25, learning_rate=0.0002, z_dist="uniform_signed", g_steps
                 input_height=108, output_height=64, input_fname_pattern="*.jpg",
                 sample_freq=100, ckpt_freq=500)
 OUTPUT_SIZE = None  # --output_height chooses
-RESIZE = "bilinear"  # scipy's imresize (see dcgan_tf.run.image_spec)
+RESIZE = "bilinear"  # scipy's imresize (see dcgan_tf.program.image_spec)
 GREYSCALE = True  # c_dim 1 when the first image is 2-D
 PROGRESS_BAR = False
 LOSSES_EVERY_SAMPLE = True  # the loss history's points: every --sample_freq steps

@@ -12,7 +12,7 @@ from common import cli
 from common.cache import with_random
 from common.errors import UserError
 from common.keras2_files import keras2_weights
-from common.legacy import Keras2RMSprop, float32
+from common.old_frameworks import Keras2RMSprop, float32
 from common.original_files import sibling_files
 from dcgan_tf import model
 from dcgan_tf.callbacks import ProgressLine, grids_and_model_files

@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from acgan_mnist.import_original import file_arrays, import_network
-from acgan_mnist.run import build_gan, parse_options
+from acgan_mnist.program import build_gan, parse_options
 from common.errors import UserError
 import common.latents
 from common.mnist import load_mnist

@@ -14,7 +14,7 @@ from common.files import list_images
 import common.latents
 from common.original_files import Importer
 from dcgan_tf.originals import anime
-from dcgan_tf.run import build_gan, parse_options
+from dcgan_tf.program import build_gan, parse_options
 from sidebyside.programs import recorded_images, records
 
 ENVIRONMENT, SOURCE, RUNNER = "torch", "anime", "anime.py"

@@ -21,7 +21,7 @@ import common.latents
 from common.original_files import Importer
 from common.tf1_checkpoints import tf1_checkpoint, tf1_checkpoint_prefix
 from dcgan_tf.originals import carpedm20
-from dcgan_tf.run import build_gan, parse_options
+from dcgan_tf.program import build_gan, parse_options
 from sidebyside.programs import recorded_images, records
 
 ENVIRONMENT, SOURCE, RUNNER = "keras224", "dcgan", "dcgan.py"

@@ -18,7 +18,7 @@ import common.latents
 from common.files import list_images
 from common.original_files import Importer, import_keras2_layers
 from ogan_keras.import_original import encoder_layers, generator_layers, nested_models
-from ogan_keras.run import build_gan, image_spec, parse_options
+from ogan_keras.program import build_gan, image_spec, parse_options
 from sidebyside.programs import recorded_images, records
 
 ENVIRONMENT, SOURCE, RUNNER = "keras224", "ogan", "ogan.py"

@@ -20,7 +20,7 @@ from pix2pix_tf.gan import LOSSES
 from pix2pix_tf.import_original import import_checkpoint
 from pix2pix_tf.model import CROP_SIZE, AlwaysOnDropout
 from pix2pix_tf.pairs import list_paired_images, paired_transform
-from pix2pix_tf.run import fixed_examples, image_scores, parse_options
+from pix2pix_tf.program import fixed_examples, image_scores, parse_options
 from sidebyside.programs import recorded_images, records
 
 ENVIRONMENT, SOURCE, RUNNER = "keras224", "pix2pix", "pix2pix.py"
@@ -83,8 +83,8 @@ def load(folder, config):
 def train_step(model, inputs, targets):
     """Pix2Pix.train_step, compiled, returning the losses of its forward pass (as the
     original's train op computed them) and the displayed averages after it ("_ema")."""
-    losses = model.update(inputs, targets)
-    averages = model.display(losses)
+    losses = model.update_networks(inputs, targets)
+    averages = model.update_displayed_averages(losses)
     return {**{name: losses[name] for name in LOSSES},
             **{name + "_ema": averages[name] for name in LOSSES}}
 
@@ -155,7 +155,7 @@ def samples(model, latents):
 
 
 def quality_scores(args, config, models):
-    """The statistical mode's score, as the port's test mode scores (pix2pix_tf.run.image_scores):
+    """The statistical mode's score, as the port's test mode scores (pix2pix_tf.program.image_scores):
     the mean PSNR (tested over --runs) and SSIM (reported) of each program's outputs on up to
     --num-samples held-out pairs, against their targets, both at 8 bits as saved. Held out:
     --held-out's pairs, else those of --data the original never read."""

@@ -16,7 +16,7 @@ from common.files import list_images
 import common.latents
 from common.original_files import Importer
 from dcgan_tf.originals import wgan
-from dcgan_tf.run import build_gan, parse_options, sample_images
+from dcgan_tf.program import build_gan, parse_options, sample_images
 from sidebyside.programs import recorded_images, records
 
 ENVIRONMENT, SOURCE, RUNNER = "keras212", "wgan", "wgan.py"

@@ -13,7 +13,7 @@ import numpy as np
 
 import hooks
 
-run = hooks.Run(sys.argv[1])
+run = hooks.Recorder(sys.argv[1])
 config = run.config
 B = config["batch_size"] * config["steps"]
 

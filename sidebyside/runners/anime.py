@@ -25,7 +25,7 @@ import numpy as np
 
 import hooks
 
-run = hooks.Run(sys.argv[1])
+run = hooks.Recorder(sys.argv[1])
 config = run.config
 MAIN = "main.py"
 SIZE = 96

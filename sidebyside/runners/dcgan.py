@@ -37,7 +37,7 @@ import numpy as np
 
 import hooks
 
-run = hooks.Run(sys.argv[1])
+run = hooks.Recorder(sys.argv[1])
 config = run.config
 MNIST = config["program"] == "dcgan-mnist"
 SAMPLE_EVERY = 100  # train(): `counter += 1`, then `if np.mod(counter, 100) == 1`

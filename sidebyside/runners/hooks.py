@@ -19,8 +19,8 @@ class Finished(Exception):
     """Raised by a hook after the last step: ends the original's loop where it stands."""
 
 
-class Run:
-    """One runner's state: its config, the per-step losses and times, the recorded arrays."""
+class Recorder:
+    """One runner's recorder: its config, the per-step losses and times, the recorded arrays."""
 
     def __init__(self, config_path):
         with open(config_path) as f:

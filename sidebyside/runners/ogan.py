@@ -32,7 +32,7 @@ import numpy as np
 
 import hooks
 
-run = hooks.Run(sys.argv[1])
+run = hooks.Recorder(sys.argv[1])
 config = run.config
 SCRIPT = "o_gan_celeba_sm_4x4.py"
 ENCODER_CALLS = ("real", "fake", "fake_ng")

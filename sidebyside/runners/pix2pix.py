@@ -35,7 +35,7 @@ import numpy as np
 
 import hooks
 
-run = hooks.Run(sys.argv[1])
+run = hooks.Recorder(sys.argv[1])
 config = run.config
 SCRIPT = "pix2pix.py"
 LOSSES = ("discrim_loss", "gen_loss_GAN", "gen_loss_L1")

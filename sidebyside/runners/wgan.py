@@ -32,7 +32,7 @@ import numpy as np
 
 import hooks
 
-run = hooks.Run(sys.argv[1])
+run = hooks.Recorder(sys.argv[1])
 config = run.config
 SCRIPT = "wgan_keras.py"
 KERAS_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm")  # 2.1.2's white_list_formats

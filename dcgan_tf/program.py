@@ -1,6 +1,6 @@
-"""A DCGAN-family run rebuilt from its options: the flags of `python -m dcgan_tf.train` (saved as
-options.json) with --arch's defaults, its data (MNIST or an image folder), the compiled GAN and
-sampling as each original sampled.
+"""The DCGAN-family program: its options (Options: the flags of `python -m dcgan_tf.train`
+with --arch's defaults, saved as options.json), its data (MNIST or an image folder), the
+compiled GAN, a saved run rebuilt (load_run) and sampling as each original sampled.
 
 train, evaluate, generate, visualize and import_original all build on this module; none of
 them imports another's command line.
@@ -152,7 +152,7 @@ def value_range(args):
 def load_run(checkpoint, data_dir=None):
     """(GAN with the run's newest generator weights, the run's options) of --checkpoint (a
     run's --output_dir or its checkpoint folder); `data_dir` replaces the saved one. The one
-    loader of a trained run, as every package's run.load_run."""
+    loader of a trained run, as every package's program.load_run."""
     run = rundir.find_run(checkpoint, "dcgan_tf", parse_options([]))
     options = cli.replaced(run.options, data_dir=data_dir) if data_dir else run.options
     gan = build_gan(options)

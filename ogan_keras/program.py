@@ -1,6 +1,6 @@
-"""An O-GAN run rebuilt from its options: the flags of `python -m ogan_keras.train` (saved as
-options.json; the script's module constants), its image spec, the compiled model, and the
-Trainer's sample, reconstruction and interpolation grids.
+"""The O-GAN program: its options (Options: the flags of `python -m ogan_keras.train`, the
+script's module constants, saved as options.json), its image spec, the compiled model, a saved
+run rebuilt (load_run), and the Trainer's sample, reconstruction and interpolation grids.
 
 train, evaluate, generate and import_original all build on this module; none of them imports
 another's command line.
@@ -10,7 +10,7 @@ import numpy as np
 from common import cli, rundir
 from common.decode import ImageSpec
 from common.evaluation import add_training_flags
-from common.legacy import Keras2RMSprop
+from common.old_frameworks import Keras2RMSprop
 from common.options import options_class
 from ogan_keras.gan import OGAN
 from ogan_keras.model import build_encoder, build_generator
@@ -96,7 +96,7 @@ def build_gan(args):
 def load_run(checkpoint):
     """(OGAN with the run's newest encoder and generator, the run's options) of --checkpoint (a
     run's --output-dir or its checkpoint folder): the one loader of a trained run, as every
-    package's run.load_run."""
+    package's program.load_run."""
     run = rundir.find_run(checkpoint, "ogan_keras", parse_options([]))
     gan = build_gan(run.options)
     run.load(gan.encoder, "encoder")

@@ -1,4 +1,4 @@
-"""The originals' update rules (common.legacy) against NumPy recomputations, and what they
+"""The originals' update rules (common.old_frameworks) against NumPy recomputations, and what they
 change in a real train_step."""
 import keras
 import numpy as np
@@ -8,7 +8,7 @@ import tensorflow as tf
 from acgan_mnist.gan import ACGAN, random_inputs
 from acgan_mnist.model import build_discriminator, build_generator
 from common.checkpoint import Checkpoint
-from common.legacy import (Keras2RMSprop, LegacyBatchNormalization, TorchAdam,
+from common.old_frameworks import (Keras2RMSprop, LegacyBatchNormalization, TorchAdam,
                            debias_stream, keras2_batch_norm, tf1_fused_batch_norm, torch_batch_norm)
 from ogan_keras.gan import OGAN
 from ogan_keras.model import build_encoder

@@ -1,6 +1,7 @@
-"""A pix2pix run rebuilt from its options: the flags of `python -m pix2pix_tf.train` (saved as
-options.json, as the original saved them), the options test and export restore, the compiled
-model, the examples and the images and index.html the original wrote.
+"""The pix2pix program: its options (Options: the flags of `python -m pix2pix_tf.train`, saved
+as options.json as the original saved them), the options test and export restore, the compiled
+model, a saved run rebuilt (load_run), the examples and the images and index.html the original
+wrote.
 
 train, evaluate, infer, serve and import_original all build on this module; none of them
 imports another's command line.
@@ -20,7 +21,7 @@ from common import cli, rundir
 from common.color import deprocess_lab, lab_to_rgb
 from common.errors import UserError
 from common.images import read_image, to_unit
-from common.legacy import float32
+from common.old_frameworks import float32
 from common.options import options_class
 from pix2pix_tf.gan import Pix2Pix
 from pix2pix_tf.model import CROP_SIZE, build_discriminator, build_generator
@@ -267,7 +268,7 @@ def fixed_examples(args, paths, count):
 
 def load_run(checkpoint):
     """(Pix2Pix with the run's newest generator, the run's options) of --checkpoint (a run's
-    --output_dir): the one loader of a trained run, as every package's run.load_run."""
+    --output_dir): the one loader of a trained run, as every package's program.load_run."""
     run = rundir.find_run(checkpoint, "pix2pix_tf", parse_options(["--mode", "test"]))
     model = build_model(run.options)
     run.load(model.generator, "generator")

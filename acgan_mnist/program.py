@@ -1,5 +1,6 @@
-"""An AC-GAN run rebuilt from its options: the flags of `python -m acgan_mnist.train` (saved as
-options.json), the data as mnist_acgan.py fed it, the compiled GAN, and sampling.
+"""The AC-GAN program: its options (Options: the flags of `python -m acgan_mnist.train`, saved
+as options.json), the data as mnist_acgan.py fed it, the compiled GAN, a saved run rebuilt
+(load_run) and sampling.
 
 train, evaluate, generate and import_original all build on this module; none of them imports
 another's command line.
@@ -15,7 +16,7 @@ from acgan_mnist.model import NUM_CLASSES, build_discriminator, build_generator
 from common import cli, latents, rundir
 from common.cache import with_random
 from common.evaluation import GENERATOR_METRICS, add_training_flags
-from common.legacy import float32
+from common.old_frameworks import float32
 from common.options import options_class
 
 NETWORK_OPTIONS = ["latent_size"]
@@ -71,7 +72,7 @@ def batches(images, labels, batch_size, repeat, latent_size, seed, start=0):
 def build_gan(args):
     """The ACGAN of a run's options, compiled with the example's Adam for both players."""
     gan = ACGAN(build_generator(args.latent_size), build_discriminator(), args.latent_size)
-    # Keras 2.2.4's Adam held beta_2 in a float32 variable (common.legacy.float32)
+    # Keras 2.2.4's Adam held beta_2 in a float32 variable (common.old_frameworks.float32)
     gan.compile(d_optimizer=keras.optimizers.Adam(args.lr, beta_1=args.beta_1,
                                                   beta_2=float32(0.999)),
                 g_optimizer=keras.optimizers.Adam(args.lr, beta_1=args.beta_1,
@@ -83,7 +84,7 @@ def build_gan(args):
 def load_run(checkpoint):
     """(ACGAN with the run's newest generator, the run's options) of --checkpoint (a run's
     --output-dir or its checkpoint folder): the one loader of a trained run, as every
-    package's run.load_run."""
+    package's program.load_run."""
     run = rundir.find_run(checkpoint, "acgan_mnist", parse_options([]))
     gan = build_gan(run.options)
     run.load(gan.generator, "generator")
