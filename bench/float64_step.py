@@ -8,9 +8,9 @@ for the gradients.
 Each setting runs in its own process (oneDNN is chosen when TensorFlow starts): the first
 builds the program as its train command does (tutorial sizes, default flags), draws the batch
 and its latents, and saves them with the initial weights; the others load them (float64: cast,
-under Keras' float64 dtype policy, the old frameworks' optimizers and BatchNorm included). Dropout is
-off in all three: its masks are drawn in the layer's dtype, so float32 and float64 runs would
-draw different masks. The update of a variable is its value after the step less its value
+under Keras' float64 dtype policy, the old frameworks' optimizers and BatchNorm included).
+Dropout is off in all three: its masks are drawn in the layer's dtype, so float32 and float64
+runs would draw different masks. The update of a variable is its value after the step less its value
 before; a BatchNorm statistic's update is its change. The gradients come from the same step
 with every optimizer replaced by SGD (learning rate GRADIENT_LR, a momentum of 1e-30): its
 momentum slot then holds -lr x the gradient of the variable's last update at full precision

@@ -1,9 +1,8 @@
-"""Resume state that survives interruption: checkpoints (write, check, load, prune).
+"""Checkpoints, one owner: write, find, check, load, prune and set aside a damaged one.
 
 Replaces the originals' tf.train.Saver / save_weights calls. A checkpoint is a folder of
 weight and state files; it becomes the current one only when state.json names it, and that
 file is replaced atomically, so a kill at any moment leaves a loadable checkpoint behind.
-Finding and checking saved checkpoints is common.rundir's.
 """
 import contextlib
 import json
@@ -13,14 +12,21 @@ import shutil
 import signal
 import sys
 import threading
+import zipfile
 
+import h5py
 import numpy as np
 
-from common import rundir
 from common.callbacks import StepCallback
 from common.errors import UserError, describe
 
 KEEP = 2  # step folders kept: the current one and a fall-back
+STATE_FILE = "state.json"
+COUNTERS_FILE = "counters.json"  # a step folder's own copy of its step and epoch
+DAMAGED_PREFIX = "damaged-"
+# A checkpoint is a folder step-NNNNNNNNN (its global step); it is written as
+# .partial-step-NNNNNNNNN and renamed when complete.
+STEP_PREFIX, PARTIAL_PREFIX = "step-", ".partial-"
 
 
 @contextlib.contextmanager
@@ -72,7 +78,7 @@ class Checkpoint(StepCallback):
         return cls(directory, **gan.checkpoint_state(), **schedule)
 
     def exists(self):
-        return rundir.has_checkpoint(self.directory)
+        return has_checkpoint(self.directory)
 
     def states(self):
         """{file stem: variables} of everything besides the networks' weights: each
@@ -101,12 +107,12 @@ class Checkpoint(StepCallback):
         (the GAN's compile() builds them)."""
         if not self.exists():
             return False
-        folder = rundir.newest_checkpoint(self.directory)
+        folder = newest_checkpoint(self.directory)
         if folder is None:
             raise UserError(f"no checkpoint in {self.directory} can be read (each is set aside "
                             "as damaged-step-N); use --fresh to start over")
         for name, network in self.networks.items():
-            rundir.load_network(network, os.path.join(folder, f"{name}.weights.h5"), name,
+            load_network(network, os.path.join(folder, f"{name}.weights.h5"), name,
                                 "these flags")
         for name, variables in self.states().items():
             path = os.path.join(folder, f"{name}.npz")
@@ -115,9 +121,9 @@ class Checkpoint(StepCallback):
                       "starts afresh", file=sys.stderr)
                 continue
             self._restore_variables(path, name, variables)
-        self.set_counters(*rundir.folder_counters(folder))
+        self.set_counters(*folder_counters(folder))
         self.saved_step = self.step
-        if os.path.basename(folder) != (rundir.read_state(self.directory) or {}).get("folder"):
+        if os.path.basename(folder) != (read_state(self.directory) or {}).get("folder"):
             self._point_at(os.path.basename(folder))
         return True
 
@@ -156,9 +162,9 @@ class Checkpoint(StepCallback):
                                 f"{self.directory} ({describe(error)}); {kept}") from error
 
     def _write(self):
-        folder = rundir.step_folder_name(self.step)
+        folder = step_folder_name(self.step)
         final = os.path.join(self.directory, folder)
-        partial = os.path.join(self.directory, rundir.PARTIAL_PREFIX + folder)
+        partial = os.path.join(self.directory, PARTIAL_PREFIX + folder)
         os.makedirs(self.directory, exist_ok=True)
         try:
             shutil.rmtree(partial, ignore_errors=True)
@@ -170,7 +176,7 @@ class Checkpoint(StepCallback):
                     f"v{i}": v for i, v in enumerate(variables)}
                 np.savez(os.path.join(partial, f"{name}.npz"),
                          **{key: np.asarray(v.numpy()) for key, v in keyed.items()})
-            rundir.write_atomically(os.path.join(partial, rundir.COUNTERS_FILE), json.dumps(
+            write_atomically(os.path.join(partial, COUNTERS_FILE), json.dumps(
                 {"step": self.step, "epoch": self.epoch, "batch": self.done_in_epoch}))
             _sync_folder(partial)
             if os.path.exists(final):  # the same step saved twice (e.g. epoch end, then exit)
@@ -185,20 +191,20 @@ class Checkpoint(StepCallback):
 
     def _point_at(self, folder):
         """Make step folder `folder` the current checkpoint (state.json, atomically)."""
-        rundir.write_atomically(os.path.join(self.directory, rundir.STATE_FILE), json.dumps(
+        write_atomically(os.path.join(self.directory, STATE_FILE), json.dumps(
             {"step": self.step, "epoch": self.epoch, "batch": self.done_in_epoch,
              "folder": folder}))
 
     def _remove_older(self, current):
         """Keep the current step folder and the one before it (what resume falls back to if
         the current one is damaged later); remove older ones and unfinished saves."""
-        keep = {os.path.basename(f) for f in rundir.step_folders(self.directory)[:KEEP]}
+        keep = {os.path.basename(f) for f in step_folders(self.directory)[:KEEP]}
         keep.add(current)
         for name in os.listdir(self.directory):
             path = os.path.join(self.directory, name)
             if name not in keep and os.path.isdir(path) and \
-                    (rundir.folder_step(name) is not None or
-                     name.startswith(rundir.PARTIAL_PREFIX)):
+                    (folder_step(name) is not None or
+                     name.startswith(PARTIAL_PREFIX)):
                 shutil.rmtree(path, ignore_errors=True)
 
     def on_due(self, logs):
@@ -211,6 +217,150 @@ class Checkpoint(StepCallback):
             self.set_counters(self.step, epoch + 1)  # a save now is at batch 0
         super().on_epoch_end(epoch, logs)
 
+
+# ---- finding, checking and loading saved checkpoints ----
+
+def read_state(directory):
+    """state.json of a checkpoint folder as a dict, or None when it is missing or damaged
+    (the step folders then say what there is)."""
+    path = os.path.join(directory, STATE_FILE)
+    try:
+        with open(path) as f:
+            state = json.load(f)
+        return state if isinstance(state, dict) and "folder" in state else None
+    except (OSError, ValueError):
+        return None
+
+
+def has_checkpoint(directory):
+    return bool(step_folders(directory))
+
+
+def step_folder_name(step):
+    return f"{STEP_PREFIX}{step:09d}"
+
+
+def folder_step(name):
+    """The step a step folder's name gives, or None for any other name."""
+    digits = name[len(STEP_PREFIX):] if name.startswith(STEP_PREFIX) else ""
+    return int(digits) if digits.isdigit() else None
+
+
+def step_folders(directory):
+    """Complete step folders (step-NNNNNNNNN) of `directory`, newest first; the one state.json
+    names comes first even if a later one exists (a save that did not finish)."""
+    try:
+        names = [n for n in os.listdir(directory)
+                 if folder_step(n) is not None
+                 and os.path.isdir(os.path.join(directory, n))]
+    except OSError:
+        return []
+    names.sort(reverse=True)
+    state = read_state(directory)
+    if state and state["folder"] in names:
+        names.remove(state["folder"])
+        names.insert(0, state["folder"])
+    return [os.path.join(directory, n) for n in names]
+
+
+def folder_counters(folder):
+    """(step, epoch, batch) of a step folder: batch counts the steps done in the epoch
+    under way (0 at an epoch's end). From its counters.json, else state.json when it names
+    the folder, else the step from the name and epoch 0. A checkpoint written before the
+    batch was saved counts as saved at its epoch's start."""
+    try:
+        with open(os.path.join(folder, COUNTERS_FILE)) as f:
+            counters = json.load(f)
+        return int(counters["step"]), int(counters["epoch"]), int(counters.get("batch", 0))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    state = read_state(os.path.dirname(folder))
+    if state and state["folder"] == os.path.basename(folder):
+        return int(state.get("step", 0)), int(state.get("epoch", 0)), int(state.get("batch", 0))
+    return folder_step(os.path.basename(folder)), 0, 0
+
+
+def newest_checkpoint(directory):
+    """The newest step folder whose files all read (None when there is none). Damaged ones
+    are set aside (renamed damaged-step-N), each with one warning line."""
+    for folder in step_folders(directory):
+        damage = folder_damage(folder)
+        if damage is None:
+            return folder
+        set_aside(folder, damage)
+    return None
+
+
+def folder_damage(folder):
+    """Why a step folder cannot be read ("file: reason"), or None when every file reads."""
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError as error:
+        return f"{describe(error)}"
+    for name in names:
+        path = os.path.join(folder, name)
+        try:
+            if name.endswith(".h5"):
+                with h5py.File(path, "r") as f:
+                    f.visititems(_read_dataset)
+            elif name.endswith(".npz"):
+                with np.load(path) as saved:
+                    for key in saved.files:
+                        saved[key]
+            elif name.endswith(".json"):
+                with open(path) as f:
+                    json.load(f)
+        except (OSError, ValueError, KeyError, RuntimeError, EOFError,
+                zipfile.BadZipFile) as error:
+            return f"{name}: {describe(error)}"
+    return None
+
+
+def _read_dataset(name, item):
+    if isinstance(item, h5py.Dataset):
+        item[()]
+
+
+def set_aside(folder, why):
+    """Rename a damaged step folder to damaged-step-N (kept, never deleted) and say so."""
+    directory, name = os.path.split(folder)
+    target = os.path.join(directory, DAMAGED_PREFIX + name)
+    suffix = 1
+    while os.path.exists(target):
+        target = os.path.join(directory, f"{DAMAGED_PREFIX}{name}.{suffix}")
+        suffix += 1
+    try:
+        os.rename(folder, target)
+        kept = f"kept as {target}"
+    except OSError as error:
+        kept = f"left in place ({describe(error)})"
+    print(f"warning: checkpoint {folder} is damaged ({why}); {kept}; trying an earlier one",
+          file=sys.stderr)
+
+
+def load_network(network, path, name, source):
+    """Load a .weights.h5 file into `network`, or one UserError saying which file does not
+    fit what (`source` names what the network was built from)."""
+    if not os.path.isfile(path):
+        raise UserError(f"{os.path.dirname(path)} has no {name}.weights.h5")
+    try:
+        network.load_weights(path)
+    except (ValueError, OSError, KeyError) as error:
+        raise UserError(f"{path} does not fit the {name} built from {source} "
+                        f"({str(error).splitlines()[0]}); use the same flags and version, "
+                        "another --output-dir, or --fresh to start over") from error
+
+
+def write_atomically(path, text):
+    """Write `text` to `path` through a temporary file and a rename: never half written."""
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(path + ".tmp", path)
+
+
+# ---- optimizer state ----
 
 def structural_paths(networks):
     """{id(variable): "NETWORK/child/.../name"} for every variable of `networks` ({name:

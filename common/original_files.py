@@ -12,7 +12,7 @@ import os
 import numpy as np
 
 from common import cli, rundir
-from common.checkpoint import Checkpoint
+from common.checkpoint import Checkpoint, has_checkpoint
 from common.errors import UserError
 from common.keras2_files import keras2_layer_order
 
@@ -132,7 +132,7 @@ def write_run(output_dir, options, gan, step=0, epoch=0, only=None):
     a checkpoint."""
     rundir.claim_output_dir(output_dir)
     checkpoints = os.path.join(output_dir, getattr(options, "checkpoint_dir", "checkpoints"))
-    if rundir.has_checkpoint(checkpoints):
+    if has_checkpoint(checkpoints):
         raise UserError(f"{output_dir} already holds a run; pass another --output-dir")
     rundir.write_options(output_dir, cli.replaced(options, output_dir=output_dir))
     state = gan.checkpoint_state()

@@ -1,8 +1,8 @@
-"""The run directory, one owner: the lock, options.json and the resume rules, checkpoint
-discovery (the newest intact step folder) and loading a saved network, with one error path.
+"""The run directory, one owner: the lock, options.json, the resume rules (--fresh, a changed
+network refused) and a saved run found by --checkpoint, with one error path.
 
 Replaces what the originals kept beside their checkpoints: carpedm20's checkpoint_dir naming,
-pix2pix's options.json, the Keras examples' weight files. Saving lives in common.checkpoint.
+pix2pix's options.json. The checkpoints themselves are common.checkpoint's.
 """
 import argparse
 import datetime
@@ -13,24 +13,14 @@ import os
 import shutil
 import socket
 import sys
-import zipfile
 import atexit
 
-import h5py
-import numpy as np
-
-from common import cli
+from common import checkpoint, cli
 from common.errors import UserError, describe
 
 OPTIONS_FILE = "options.json"
 # 1: the program (its package) named as "program" (2026-12-05); files without it are older.
 OPTIONS_FORMAT = 1
-STATE_FILE = "state.json"
-COUNTERS_FILE = "counters.json"  # a step folder's own copy of its step and epoch
-DAMAGED_PREFIX = "damaged-"
-# A checkpoint is a folder step-NNNNNNNNN (its global step); it is written as
-# .partial-step-NNNNNNNNN and renamed when complete.
-STEP_PREFIX, PARTIAL_PREFIX = "step-", ".partial-"
 RUN_OUTPUTS = ("checkpoints", "samples", "history.csv", "losses.png", "options.json",
                "evolution.gif")
 
@@ -76,7 +66,7 @@ def prepare_output_dir(args, network_options, checkpoints="checkpoints"):
             _remove(os.path.join(out, name))
     else:
         saved = read_options_file(out)
-        if saved is not None and has_checkpoint(os.path.join(out, checkpoints)):
+        if saved is not None and checkpoint.has_checkpoint(os.path.join(out, checkpoints)):
             refuse_other_networks(out, saved, args, network_options)
     write_options(out, args)
     return args
@@ -106,7 +96,7 @@ def write_options(output_dir, args):
     values = args.as_dict() if hasattr(args, "as_dict") else dict(args)
     values = {**values, "options_format": OPTIONS_FORMAT}
     try:
-        write_atomically(path, json.dumps(values, sort_keys=True, indent=4))
+        checkpoint.write_atomically(path, json.dumps(values, sort_keys=True, indent=4))
     except OSError as error:
         raise UserError(f"cannot write {path}: {describe(error)}") from error
 
@@ -136,11 +126,11 @@ class SavedRun:
 
     def load(self, network, name):
         """Load `name` of the run's newest intact checkpoint into `network`."""
-        folder = newest_checkpoint(self.checkpoint_dir)
+        folder = checkpoint.newest_checkpoint(self.checkpoint_dir)
         if folder is None:
             raise UserError(f"{self.output_dir} has no checkpoint yet "
-                            f"({self.checkpoint_dir}/{STATE_FILE})")
-        load_network(network, os.path.join(folder, f"{name}.weights.h5"), name,
+                            f"({self.checkpoint_dir}/{checkpoint.STATE_FILE})")
+        checkpoint.load_network(network, os.path.join(folder, f"{name}.weights.h5"), name,
                      "this run's options.json")
 
 
@@ -148,8 +138,9 @@ def find_run(path, program=None, defaults=None, checkpoints_name="checkpoints"):
     """The SavedRun of --checkpoint `path`: a run's --output-dir, or its checkpoint folder. With
     `program` (a package), a run that names another program (options.json's "program") is one
     error line, not weights that fail to fit. `defaults` (the program's options) fill what an
-    older run's options.json lacks, and the run's options are then of their class; a run from before the program was named
-    that is another program's then fails where its weights do not fit, one line too."""
+    older run's options.json lacks, and the run's options are then of their class; a run from
+    before the program was named that is another program's then fails where its weights do
+    not fit, one line too."""
     if not os.path.isdir(path):
         raise UserError(f"--checkpoint {path} does not exist")
     for output_dir in (path, os.path.dirname(os.path.abspath(path))):
@@ -166,151 +157,10 @@ def find_run(path, program=None, defaults=None, checkpoints_name="checkpoints"):
         raise UserError(f"--checkpoint {path} is a run of {saved_program}, not of {program}")
     name = getattr(options, "checkpoint_dir", None) or checkpoints_name
     checkpoint_dir = os.path.join(output_dir, name)
-    if not step_folders(checkpoint_dir):
-        raise UserError(f"{output_dir} has no checkpoint yet ({checkpoint_dir}/{STATE_FILE})")
+    if not checkpoint.step_folders(checkpoint_dir):
+        raise UserError(f"{output_dir} has no checkpoint yet "
+                        f"({checkpoint_dir}/{checkpoint.STATE_FILE})")
     return SavedRun(output_dir, options, checkpoint_dir)
-
-
-# ---- checkpoints: state.json and the step folders ----
-
-def read_state(directory):
-    """state.json of a checkpoint folder as a dict, or None when it is missing or damaged
-    (the step folders then say what there is)."""
-    path = os.path.join(directory, STATE_FILE)
-    try:
-        with open(path) as f:
-            state = json.load(f)
-        return state if isinstance(state, dict) and "folder" in state else None
-    except (OSError, ValueError):
-        return None
-
-
-def has_checkpoint(directory):
-    return bool(step_folders(directory))
-
-
-def step_folder_name(step):
-    return f"{STEP_PREFIX}{step:09d}"
-
-
-def folder_step(name):
-    """The step a step folder's name gives, or None for any other name."""
-    digits = name[len(STEP_PREFIX):] if name.startswith(STEP_PREFIX) else ""
-    return int(digits) if digits.isdigit() else None
-
-
-def step_folders(directory):
-    """Complete step folders (step-NNNNNNNNN) of `directory`, newest first; the one state.json
-    names comes first even if a later one exists (a save that did not finish)."""
-    try:
-        names = [n for n in os.listdir(directory)
-                 if folder_step(n) is not None
-                 and os.path.isdir(os.path.join(directory, n))]
-    except OSError:
-        return []
-    names.sort(reverse=True)
-    state = read_state(directory)
-    if state and state["folder"] in names:
-        names.remove(state["folder"])
-        names.insert(0, state["folder"])
-    return [os.path.join(directory, n) for n in names]
-
-
-def folder_counters(folder):
-    """(step, epoch, batch) of a step folder: batch counts the steps done in the epoch
-    under way (0 at an epoch's end). From its counters.json, else state.json when it names
-    the folder, else the step from the name and epoch 0. A checkpoint written before the
-    batch was saved counts as saved at its epoch's start."""
-    try:
-        with open(os.path.join(folder, COUNTERS_FILE)) as f:
-            counters = json.load(f)
-        return int(counters["step"]), int(counters["epoch"]), int(counters.get("batch", 0))
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    state = read_state(os.path.dirname(folder))
-    if state and state["folder"] == os.path.basename(folder):
-        return int(state.get("step", 0)), int(state.get("epoch", 0)), int(state.get("batch", 0))
-    return folder_step(os.path.basename(folder)), 0, 0
-
-
-def newest_checkpoint(directory):
-    """The newest step folder whose files all read (None when there is none). Damaged ones
-    are set aside (renamed damaged-step-N), each with one warning line."""
-    for folder in step_folders(directory):
-        damage = folder_damage(folder)
-        if damage is None:
-            return folder
-        set_aside(folder, damage)
-    return None
-
-
-def folder_damage(folder):
-    """Why a step folder cannot be read ("file: reason"), or None when every file reads."""
-    try:
-        names = sorted(os.listdir(folder))
-    except OSError as error:
-        return f"{describe(error)}"
-    for name in names:
-        path = os.path.join(folder, name)
-        try:
-            if name.endswith(".h5"):
-                with h5py.File(path, "r") as f:
-                    f.visititems(_read_dataset)
-            elif name.endswith(".npz"):
-                with np.load(path) as saved:
-                    for key in saved.files:
-                        saved[key]
-            elif name.endswith(".json"):
-                with open(path) as f:
-                    json.load(f)
-        except (OSError, ValueError, KeyError, RuntimeError, EOFError,
-                zipfile.BadZipFile) as error:
-            return f"{name}: {describe(error)}"
-    return None
-
-
-def _read_dataset(name, item):
-    if isinstance(item, h5py.Dataset):
-        item[()]
-
-
-def set_aside(folder, why):
-    """Rename a damaged step folder to damaged-step-N (kept, never deleted) and say so."""
-    directory, name = os.path.split(folder)
-    target = os.path.join(directory, DAMAGED_PREFIX + name)
-    suffix = 1
-    while os.path.exists(target):
-        target = os.path.join(directory, f"{DAMAGED_PREFIX}{name}.{suffix}")
-        suffix += 1
-    try:
-        os.rename(folder, target)
-        kept = f"kept as {target}"
-    except OSError as error:
-        kept = f"left in place ({describe(error)})"
-    print(f"warning: checkpoint {folder} is damaged ({why}); {kept}; trying an earlier one",
-          file=sys.stderr)
-
-
-def load_network(network, path, name, source):
-    """Load a .weights.h5 file into `network`, or one UserError saying which file does not
-    fit what (`source` names what the network was built from)."""
-    if not os.path.isfile(path):
-        raise UserError(f"{os.path.dirname(path)} has no {name}.weights.h5")
-    try:
-        network.load_weights(path)
-    except (ValueError, OSError, KeyError) as error:
-        raise UserError(f"{path} does not fit the {name} built from {source} "
-                        f"({str(error).splitlines()[0]}); use the same flags and version, "
-                        "another --output-dir, or --fresh to start over") from error
-
-
-def write_atomically(path, text):
-    """Write `text` to `path` through a temporary file and a rename: never half written."""
-    with open(path + ".tmp", "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(path + ".tmp", path)
 
 
 # ---- the lock ----

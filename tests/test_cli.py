@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from common import cli, latents, rundir
-from common.checkpoint import Checkpoint
+from common.checkpoint import Checkpoint, has_checkpoint
 from common.errors import UserError
 from common.options import options_class
 
@@ -76,7 +76,7 @@ def test_fresh_removes_previous_run(tmp_path):
     fake_checkpoint(tmp_path)
     (tmp_path / "history.csv").write_text("epoch\n1\n")
     rundir.prepare_output_dir(make_args(tmp_path, ["--z_dim", "64", "--fresh"]), ["z_dim"])
-    assert not rundir.has_checkpoint(str(tmp_path / "checkpoints"))
+    assert not has_checkpoint(str(tmp_path / "checkpoints"))
     assert not (tmp_path / "history.csv").exists()
 
 

@@ -156,7 +156,8 @@ BAD_FLAGS = [
     ("dcgan_tf", ["--clamp", "0"], "--clamp: must be a positive number"),
     ("pix2pix_tf", ["--mode", "train", "--batch_size", "0"], "--batch_size: must be a positive"),
     ("pix2pix_tf", ["--mode", "train", "--max_steps", "-1"], "--max_steps: must be an integer"),
-    ("pix2pix_tf", ["--mode", "train", "--scale_size", "200"], "--scale_size: must be an integer >= 256, got 200"),
+    ("pix2pix_tf", ["--mode", "train", "--scale_size", "200"],
+     "--scale_size: must be an integer >= 256, got 200"),
     ("pix2pix_tf", ["--mode", "train", "--l1_weight", "-1"], "--l1_weight: must be a number >= 0"),
 ]
 
