@@ -135,10 +135,9 @@ def mixed_precision_policy():
 
 
 def compile_options(args):
-    """compile() arguments from the shared flags (runs saved before a flag existed get its
-    default)."""
-    return {"jit_compile": getattr(args, "jit_compile", False),
-            "steps_per_execution": getattr(args, "steps_per_execution", 1)}
+    """compile() arguments from the shared flags (a run saved before a flag existed has its
+    default: common.options)."""
+    return {"jit_compile": args.jit_compile, "steps_per_execution": args.steps_per_execution}
 
 
 def setup(args):

@@ -43,7 +43,7 @@ def worker_output_dir(args):
     """Under --strategy multiworker the chief (TF_CONFIG's chief, else worker 0) writes into
     --output-dir and every other worker into OUTPUT_DIR/{type}-{index}: each keeps its own
     complete run (the same weights, checkpoints and grids), and no two write one file."""
-    if getattr(args, "strategy", "default") != "multiworker":
+    if args.strategy != "multiworker":
         return args.output_dir
     config = json.loads(os.environ.get("TF_CONFIG") or "{}")
     task = config.get("task", {})

@@ -129,7 +129,7 @@ def folder_data(args, **options):
     _, greyscale = first_readable(paths, is_greyscale_file, where)
     args = cli.replaced(args, c_dim=1 if originals.of(args).GREYSCALE and greyscale else 3)
     return ImageFolder(paths, image_spec(args), seed=args.seed,
-                       cache_mb=getattr(args, "cache_mb", 1024), **options), args
+                       cache_mb=args.cache_mb, **options), args
 
 
 # ---- networks ----
