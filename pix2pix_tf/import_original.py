@@ -85,7 +85,7 @@ def run_options(args, directory):
     carried = {key: saved[key] for key in CARRIED_OPTIONS if key in saved}
     given = {key: getattr(args, key) for key in NETWORK_OPTIONS
              if getattr(args, key) is not None}
-    return cli.replaced(parse_options(["--mode", "train"]), **carried, **given)
+    return cli.replaced(parse_options(["--mode", "train"]), **{**carried, **given})
 
 
 def add_size_flags(parser):
