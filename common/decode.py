@@ -26,6 +26,10 @@ class ImageSpec:
     method: str = "bilinear"
     scale: str = "signed"
 
+    # Plain Python around TensorFlow ops (no branch on a tensor): AutoGraph, which tf.data
+    # would run over this method and the two it calls at every trace, only costs time (0.2 s
+    # of a 2,000-file first pass, measured; bench/README.md).
+    @tf.autograph.experimental.do_not_convert
     def decode(self, path, jpeg=False):
         """uint8 H x W x channels at the training size, in TensorFlow ops. A file whose header
         announces more pixels than Pillow's limit fails before it is decoded (PIL then
