@@ -32,6 +32,8 @@ def options_class(name, parser, module, derived=()):
     """The frozen dataclass `module`.`name` (assign it there, so it pickles) of `parser`'s
     flags, with the `derived` fields, (name, type, default) each, after them."""
     fields, seen = [], set()
+    # argparse lists a parser's flags and set_defaults() only in these private attributes
+    # (_actions, _defaults; stable since Python 3.2); test_cli's options tests read them back.
     for action in parser._actions:
         if action.dest in seen or action.dest in ("help", argparse.SUPPRESS):
             continue
