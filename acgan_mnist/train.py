@@ -106,11 +106,11 @@ def main(argv=None):
             history, args.eval_every, checkpoint.step))
     images = scale(x_train)
     training.fit_resumable(gan, lambda start: batches(images, y_train, args.batch_size, True,
-                                             args.latent_size, args.seed, start),
-                  checkpoint, args.epochs, steps_per_epoch=steps,
-                  validation_data=batches(scale(x_test), y_test, args.batch_size, False,
-                                          args.latent_size, args.seed + 1),
-                  shuffle=False, callbacks=callbacks)
+                                                      args.latent_size, args.seed, start),
+                           checkpoint, args.epochs, steps_per_epoch=steps,
+                           validation_data=batches(scale(x_test), y_test, args.batch_size,
+                                                   False, args.latent_size, args.seed + 1),
+                           shuffle=False, callbacks=callbacks)
     return gan
 
 

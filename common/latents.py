@@ -17,11 +17,11 @@ ALIASES = {"normal01": "normal"}  # carpedm20's --z_dist name of N(0, 1)
 def distribution_flag(text):
     """argparse type of a --z_dist flag: a distribution's name (carpedm20's normal01 read as
     normal), so the options hold one name for each distribution."""
-    name = ALIASES.get(text, text)
-    if name not in DISTRIBUTIONS:
+    try:
+        return _checked(text)
+    except ValueError:
         raise argparse.ArgumentTypeError(
-            f"must be one of {', '.join(DISTRIBUTIONS + tuple(ALIASES))}, got {text!r}")
-    return name
+            f"must be one of {', '.join(DISTRIBUTIONS + tuple(ALIASES))}, got {text!r}") from None
 
 
 distribution_flag.result_type = typing.Literal[DISTRIBUTIONS]

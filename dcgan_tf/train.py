@@ -97,9 +97,9 @@ def main(argv=None):
     loaded = load_checkpoint(checkpoint)
     if args.train:
         training.fit_resumable(gan, stream, checkpoint, args.epoch, steps_per_epoch=steps,
-                      verbose=int(originals.of(args).PROGRESS_BAR), shuffle=False,
-                      callbacks=training_callbacks(gan, args, steps, sample_real, checkpoint,
-                                                   extractor))
+                               verbose=int(originals.of(args).PROGRESS_BAR), shuffle=False,
+                               callbacks=training_callbacks(gan, args, steps, sample_real,
+                                                            checkpoint, extractor))
         if folder is not None and folder.skipped:
             print(f"skipped {len(folder.skipped)} unreadable images of {size}")
     elif not loaded:

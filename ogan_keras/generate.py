@@ -13,8 +13,8 @@ from common.cache import image_folder
 from common.evaluation import generate_parser
 from common.grid import save_grid
 from ogan_keras.program import (INTERPOLATION_PAIRS, INTERPOLATION_STEPS, RECONSTRUCTIONS,
-                            fixed_real_images, image_spec, interpolation_grid, load_run,
-                            reconstruction_grid)
+                                fixed_real_images, image_spec, interpolation_grid, load_run,
+                                reconstruction_grid)
 
 
 @cli.exits_cleanly

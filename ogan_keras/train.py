@@ -12,12 +12,11 @@ from common import cli, rundir, training
 from common import latents
 from common.cache import image_folder, with_random
 from common.callbacks import LossHistory, SampleGif, SampleGrid
-from common.training import fit_resumable
 from common.evaluation import Evaluation, chosen_metrics, training_extractor
 from ogan_keras.evaluate import scores
 from ogan_keras.program import (INTERPOLATION_PAIRS, INTERPOLATION_STEPS, METRICS, NETWORK_OPTIONS,
-                            RECONSTRUCTIONS, build_gan, fixed_real_images, image_spec,
-                            interpolation_grid, parse_options, reconstruction_grid)
+                                RECONSTRUCTIONS, build_gan, fixed_real_images, image_spec,
+                                interpolation_grid, parse_options, reconstruction_grid)
 
 
 def with_latents(images, z_dim, seed, start=0):
@@ -79,8 +78,9 @@ def main(argv=None):
     def stream(start):
         images = folder.dataset(args.batch_size, pass_batches=True, start=start)
         return with_latents(images, args.z_dim, args.seed, start)
-    fit_resumable(gan, stream, checkpoint, args.epochs, steps_per_epoch=steps, shuffle=False,
-                  callbacks=callbacks(args, gan, folder, checkpoint, extractor))
+    training.fit_resumable(gan, stream, checkpoint, args.epochs, steps_per_epoch=steps,
+                           shuffle=False,
+                           callbacks=callbacks(args, gan, folder, checkpoint, extractor))
     if folder.skipped:
         print(f"skipped {len(folder.skipped)} unreadable images of {len(folder)}")
     return gan

@@ -16,7 +16,7 @@ from common.errors import UserError
 from common.evaluation import print_scores
 from pix2pix_tf.pairs import list_paired_images
 from pix2pix_tf.program import (append_index, displayable, fixed_examples, image_scores, load_run,
-                            save_images, write_scores)
+                                save_images, write_scores)
 
 METRICS = ("psnr", "ssim", "ab_error")
 

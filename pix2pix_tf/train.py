@@ -25,8 +25,8 @@ from pix2pix_tf.gan import LOSSES
 from pix2pix_tf.model import CROP_SIZE
 from pix2pix_tf.pairs import list_paired_images, paired_transform
 from pix2pix_tf.program import (NETWORK_OPTIONS, append_index, build_model, displayable,
-                            fixed_examples, load_run, parameter_count, parse_options,
-                            restore_options, save_images, convert_image_dtype)
+                                fixed_examples, load_run, parameter_count, parse_options,
+                                restore_options, save_images, convert_image_dtype)
 
 
 def examples(args, paths):

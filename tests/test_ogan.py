@@ -4,9 +4,10 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
+from common import training
 from common.cache import image_folder
-from common.training import fit_resumable
 from common.old_frameworks import LegacyBatchNormalization
+from common.training import fit_resumable
 from ogan_keras import train
 from ogan_keras.gan import OGAN, correlation
 from ogan_keras.model import ScaleShift, build_encoder, build_generator
@@ -186,7 +187,7 @@ def test_data_stream_is_the_scripts_img_generator(tmp_path, monkeypatch):
     def fit(gan, data, checkpoint, epochs, **kwargs):
         seen.update(data=data, **kwargs)
         return fit_resumable(gan, data, checkpoint, epochs, **kwargs)
-    monkeypatch.setattr(train, "fit_resumable", fit)
+    monkeypatch.setattr(training, "fit_resumable", fit)
     train.main(["--data", str(tmp_path / "faces"), "--img_dim", "32", "--z_dim", "16",
                 "--batch_size", "4", "--epochs", "1", "--sample_every", "100",
                 "--output-dir", str(tmp_path / "run")])

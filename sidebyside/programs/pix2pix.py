@@ -156,9 +156,10 @@ def samples(model, latents):
 
 def quality_scores(args, config, models):
     """The statistical mode's score, as the port's test mode scores
-    (pix2pix_tf.program.image_scores): the mean PSNR (tested over --runs) and SSIM (reported) of each program's outputs on up to
-    --num-samples held-out pairs, against their targets, both at 8 bits as saved. Held out:
-    --held-out's pairs, else those of --data the original never read."""
+    (pix2pix_tf.program.image_scores): the mean PSNR (tested over --runs) and SSIM (reported)
+    of each program's outputs on up to --num-samples held-out pairs, against their targets,
+    both at 8 bits as saved. Held out: --held-out's pairs, else those of --data the original
+    never read."""
     paths = held_out_paths(config)
     options = parse_options(["--mode", "test"])
     _, inputs, targets = fixed_examples(options, paths, args.num_samples)
