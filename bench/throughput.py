@@ -169,6 +169,13 @@ def _op_flops(graph, op):
         # five times the real work of AC-GAN's 3x3 -> 7x7 'valid' deconvolution.
         kernel, gradient = op.inputs[1].shape, op.inputs[2].shape
         return 2 * gradient.num_elements() * kernel[0] * kernel[1] * kernel[2]
+    if op.type == "Conv2DBackpropFilter":  # a convolution's kernel gradient
+        # The same products as the forward convolution: every gradient element with every
+        # kernel tap of every input channel. TF's count goes by the input's size and
+        # overcounts where the strides leave input pixels unused: 1.6x for the WGAN critic's
+        # 8x8 -> 3x3 'valid' convolution.
+        kernel, gradient = op.outputs[0].shape, op.inputs[2].shape
+        return 2 * gradient.num_elements() * kernel[0] * kernel[1] * kernel[2]
     try:
         return ops.get_stats_for_node_def(graph, op.node_def, "flops").value or 0
     except ValueError:  # no shape function for this op's statistics, or unknown shapes

@@ -24,6 +24,37 @@ def test_valid_transposed_convolution_counts_only_real_taps():
     assert flops_of(deconv, (2, 3, 3, 4)) == 2 * 2 * 9 * 25 * 4 * 6
 
 
+def test_a_kernel_gradient_counts_the_forward_products():
+    # The WGAN critic's last convolution: 8x8 -> 3x3, 4x4 kernel, stride 2, 'valid'. Its
+    # kernel gradient takes the forward pass's products, 9 output pixels x 16 taps; TF's own
+    # count goes by the 8x8 input (1.6x more).
+    kernel_shape = (4, 4, 6, 5)
+
+    def kernel_gradient(x, upstream):
+        return tf.compat.v1.nn.conv2d_backprop_filter(x, kernel_shape, upstream, [1, 2, 2, 1],
+                                                      "VALID")
+
+    assert flops_of(kernel_gradient, (2, 8, 8, 6), (2, 3, 3, 5)) == 2 * 2 * 9 * 16 * 6 * 5
+
+
+def test_layer_table_counts_each_layers_products():
+    from bench.layers import layer_flops, network_rows
+    import keras
+    inputs = keras.Input((8, 8, 3))
+    x = keras.layers.Conv2D(4, 4, strides=2, name="conv")(inputs)
+    x = keras.layers.Conv2DTranspose(2, 4, strides=2, name="deconv")(x)
+    x = keras.layers.Dense(5, name="dense")(keras.layers.Flatten()(x))
+    network = keras.Model(inputs, x)
+    flops = {layer.name: layer_flops(layer, 3) for layer in network.layers
+             if hasattr(layer, "kernel")}
+    assert flops == {"conv": 2 * 3 * 9 * 16 * 3 * 4, "deconv": 2 * 3 * 9 * 16 * 4 * 2,
+                     "dense": 2 * 3 * 8 * 8 * 2 * 5}
+    rows = network_rows(network, 3, repeats=1)
+    assert [row[0] for row in rows] == ["conv", "deconv", "dense"]
+    assert rows[0][6] == rows[0][3] and rows[1][6] == 2 * rows[1][3]  # no input gradient first
+    assert all(row[4] > 0 and row[5] > 0 for row in rows)
+
+
 def test_gradients_no_update_uses_are_not_counted():
     weights = tf.Variable(tf.ones((16, 4)))
     other = tf.Variable(tf.ones((4, 2)))

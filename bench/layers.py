@@ -1,0 +1,96 @@
+"""Where a train step's time goes, layer by layer: `python -m bench.layers --program wgan`.
+
+For each convolution, transposed convolution and dense layer of the program's networks, at
+its train batch size (pix2pix: 1): the forward pass alone, then the gradients a train step
+takes of it (the input's, where a layer below needs it, and the kernel's), each timed as a
+bare tf.function (best of --repeats calls) and as a share of the float32 matmul peak measured
+in the same process. The products are counted as bench.throughput counts them: a
+forward convolution's multiply-adds, two of them for its gradients. What the table shows is
+TensorFlow's kernels at the tutorials' shapes; the ports call them as any Keras model does.
+"""
+import argparse
+
+import common  # noqa: F401  (quiets TensorFlow's start-up log)
+import keras
+import numpy as np
+import tensorflow as tf
+
+from bench.throughput import PROGRAMS, _timed, configure, matmul_peak
+
+NETWORKS = ("generator", "discriminator", "critic", "encoder")
+MEASURED = (keras.layers.Conv2D, keras.layers.Conv2DTranspose, keras.layers.Dense)
+
+
+def layer_flops(layer, batch):
+    """2 x the multiply-adds of `layer`'s forward pass on `batch` samples."""
+    kernel = layer.kernel.shape
+    if isinstance(layer, keras.layers.Dense):
+        return 2 * batch * kernel[0] * kernel[1]
+    if isinstance(layer, keras.layers.Conv2DTranspose):  # every input pixel meets the kernel
+        return 2 * batch * int(np.prod(layer.input.shape[1:3])) * int(np.prod(kernel))
+    return 2 * batch * int(np.prod(layer.output.shape[1:3])) * int(np.prod(kernel))
+
+
+def layer_times(layer, batch, repeats, input_gradient=True):
+    """(seconds of the forward pass, seconds of the gradients) of `layer` on random inputs."""
+    x = tf.random.normal((batch, *layer.input.shape[1:]))
+    upstream = tf.random.normal((batch, *layer.output.shape[1:]))
+
+    @tf.function
+    def forward(x):
+        return layer(x)
+
+    @tf.function
+    def gradients(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x)
+        return tape.gradient(y, ([x] if input_gradient else []) + [layer.kernel],
+                             output_gradients=upstream)
+
+    def best(function):
+        function(x)  # tracing
+        return min(_timed(lambda: [t.numpy() for t in tf.nest.flatten(function(x))])
+                   for _ in range(repeats))
+    return best(forward), best(gradients)
+
+
+def network_rows(network, batch, repeats):
+    """[(name, input shape, output shape, FLOPs, forward s, gradients s, gradient FLOPs)] of
+    the measured layers of `network`; the first layer (on the data) has no input gradient."""
+    rows = []
+    for index, layer in enumerate(layer for layer in network.layers
+                                  if isinstance(layer, MEASURED)):
+        flops = layer_flops(layer, batch)
+        forward, gradients = layer_times(layer, batch, repeats, input_gradient=index > 0)
+        rows.append((layer.name, tuple(layer.input.shape[1:]), tuple(layer.output.shape[1:]),
+                     flops, forward, gradients, flops * (2 if index > 0 else 1)))
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench.layers", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--program", choices=PROGRAMS, required=True)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args(argv)
+    options, build = configure(args.program)
+    model = build(options)
+    batch = 1 if args.program == "pix2pix" else options.batch_size
+    peak = matmul_peak()
+    print(f"{args.program}, batch {batch}; matmul peak {peak / 1e9:.0f} GFLOP/s")
+    for name in NETWORKS:
+        if not hasattr(model, name):
+            continue
+        network = getattr(model, name)
+        print(f"\n{network.name}: layer, input -> output, GFLOP, forward ms (share of the "
+              f"peak), gradients ms (share)")
+        for layer, shape_in, shape_out, flops, forward, gradients, gradient_flops in \
+                network_rows(network, batch, args.repeats):
+            print(f"  {layer:24s} {str(shape_in):16s} -> {str(shape_out):16s} "
+                  f"{flops / 1e9:6.2f} {forward * 1e3:8.1f} ({flops / forward / peak:4.0%}) "
+                  f"{gradients * 1e3:8.1f} ({gradient_flops / gradients / peak:4.0%})")
+
+
+if __name__ == "__main__":
+    main()
