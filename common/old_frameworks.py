@@ -1,7 +1,7 @@
 """The update rules of the frameworks the tutorials ran on, where Keras 3 computes differently.
 
 Keras 2 RMSprop (epsilon outside the square root), PyTorch's Adam (its bias corrections in
-double) and BatchNormalization whose moving statistics
+double), TF1's Adam (its fused kernel) and BatchNormalization whose moving statistics
 follow Keras 2.2 (zero-debiased, sample-size corrected), TF1's fused batch norm or PyTorch.
 """
 import contextlib
@@ -56,6 +56,42 @@ class TorchAdam(keras.optimizers.Adam):
         self.assign(m, m * self.beta_1 + (1 - self.beta_1) * gradient)
         self.assign(v, v * self.beta_2 + (1 - self.beta_2) * ops.square(gradient))
         self.assign_sub(variable, alpha * m / (ops.sqrt(v) + self.epsilon))
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class TF1Adam(keras.optimizers.Adam):
+    """tf.train.AdamOptimizer as TF1 ran it: one fused ApplyAdam kernel per variable
+    (training_ops.cc, the same kernel TensorFlow 2 still has): m += (g - m)(1 - b1), v += (g^2
+    - v)(1 - b2), var -= m alpha / (sqrt(v) + eps), alpha = lr sqrt(1 - b2^t) / (1 - b1^t),
+    every constant a float32 (1 - b1 is 1 - float32(b1)). Keras 3's Adam writes the same
+    formulas as about ten element-wise ops, each a pass over the variable's memory: on CPU it
+    took 130 ms a step for pix2pix's 57M weights, the kernel 35 ms (bench/README.md).
+    b^t is Keras 3's power of the step count, so the optimizer's state and checkpoints are
+    Keras 3's Adam's; TF1 kept b^t as float32 variables multiplied each step (a few ulps
+    apart after thousands of steps)."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        if isinstance(gradient, tf.IndexedSlices):
+            return super().update_step(gradient, variable, learning_rate)
+        dtype = variable.dtype
+        step = ops.cast(self.iterations + 1, dtype)
+        index = self._get_variable_index(variable)
+
+        def constant(value):
+            return ops.cast(value, dtype)
+        tf.raw_ops.ResourceApplyAdam(
+            var=_handle(variable), m=_handle(self._momentums[index]),
+            v=_handle(self._velocities[index]),
+            beta1_power=ops.power(constant(self.beta_1), step),
+            beta2_power=ops.power(constant(self.beta_2), step), lr=constant(learning_rate),
+            beta1=constant(self.beta_1), beta2=constant(self.beta_2),
+            epsilon=constant(self.epsilon), grad=ops.cast(gradient, dtype))
+
+
+def _handle(variable):
+    """The resource handle of a Keras or TensorFlow variable (inside a strategy's update, the
+    handle of this device's copy)."""
+    return (variable.value if isinstance(variable, keras.Variable) else variable).handle
 
 
 def float32(value):

@@ -21,7 +21,7 @@ from common import cli, rundir
 from common.color import deprocess_lab, lab_to_rgb
 from common.errors import UserError
 from common.images import read_image, to_unit
-from common.old_frameworks import float32
+from common.old_frameworks import TF1Adam, float32
 from common.options import options_class
 from pix2pix_tf.gan import Pix2Pix
 from pix2pix_tf.model import CROP_SIZE, build_discriminator, build_generator
@@ -119,11 +119,9 @@ def build_model(args):
     c_in, c_out = channels(args)
     model = Pix2Pix(build_generator(args.ngf, c_in, c_out, args.separable_conv, seed=args.seed),
                     build_discriminator(args.ndf, c_in, c_out), args.gan_weight, args.l1_weight)
-    # tf.train.AdamOptimizer: epsilon 1e-8, beta_2 a float32 constant
-    model.compile(keras.optimizers.Adam(args.lr, beta_1=args.beta1, beta_2=float32(0.999),
-                                        epsilon=1e-8),
-                  keras.optimizers.Adam(args.lr, beta_1=args.beta1, beta_2=float32(0.999),
-                                        epsilon=1e-8),
+    # tf.train.AdamOptimizer: its fused kernel, epsilon 1e-8, beta_2 a float32 constant
+    model.compile(TF1Adam(args.lr, beta_1=args.beta1, beta_2=float32(0.999), epsilon=1e-8),
+                  TF1Adam(args.lr, beta_1=args.beta1, beta_2=float32(0.999), epsilon=1e-8),
                   **cli.compile_options(args))
     return model
 

@@ -8,8 +8,9 @@ import tensorflow as tf
 from acgan_mnist.gan import ACGAN, random_inputs
 from acgan_mnist.model import build_discriminator, build_generator
 from common.checkpoint import Checkpoint
-from common.old_frameworks import (Keras2RMSprop, LegacyBatchNormalization, TorchAdam,
-                           debias_stream, keras2_batch_norm, tf1_fused_batch_norm, torch_batch_norm)
+from common.old_frameworks import (Keras2RMSprop, LegacyBatchNormalization, TF1Adam, TorchAdam,
+                           debias_stream, float32, keras2_batch_norm, tf1_fused_batch_norm,
+                           torch_batch_norm)
 from ogan_keras.gan import OGAN
 from ogan_keras.model import build_encoder
 from ogan_keras.model import build_generator as build_ogan_generator
@@ -86,6 +87,45 @@ def test_torch_adam_steps_as_exact_arithmetic_where_keras_3s_adam_is_short():
             assert error.max() < bound, error
         else:
             assert error.min() > 5e-6, error
+
+
+def numpy_tf1_adam(gradients, lr, beta_1, beta_2, epsilon):
+    """TF1's ApplyAdam in float64 with its float32 constants: m += (g - m)(1 - b1), v += (g^2 -
+    v)(1 - b2), p -= lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + eps)."""
+    lr, beta_1, beta_2, epsilon = (float(np.float32(x)) for x in (lr, beta_1, beta_2, epsilon))
+    p, m, v = (np.zeros_like(gradients[0], np.float64) for _ in range(3))
+    for t, g in enumerate(gradients, 1):
+        m = m + (g - m) * (1 - beta_1)
+        v = v + (g.astype(np.float64) ** 2 - v) * (1 - beta_2)
+        p = p - lr * np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t) * m / (np.sqrt(v) + epsilon)
+    return p
+
+
+def test_tf1_adam_is_one_fused_kernel_stepping_as_tf1s_formula():
+    """carpedm20's and pix2pix's Adam: TensorFlow's ApplyAdam kernel (not Keras 3's ten ops),
+    within float32 rounding of TF1's formula over 3 steps of mixed signs, a gradient element
+    at 1e-4 of the others included. The bound from exact arithmetic: b2^t in float32 is
+    within 2^-24, which 1 - b2^t (>= 1e-3 here) magnifies 1,000x and the square root halves,
+    so each step's length is within 3e-5 + a few 2^-24 of TF1's formula: 4e-5 of the summed
+    step lengths (swapped moments, a step count off by one or epsilon under the root are
+    orders of magnitude beyond it)."""
+    rng = np.random.default_rng(0)
+    gradients = [np.array([0.05, -0.5, 5e-3, 1.0, -2e-4, 1e-4], np.float32) * rng.uniform(0.5, 1.5)
+                 * rng.choice([-1, 1], 6) for _ in range(3)]
+    variable = keras.Variable(np.zeros(6, np.float32))
+    adam = TF1Adam(2e-4, beta_1=0.5, beta_2=float32(0.999), epsilon=1e-8)
+    adam.build([variable])
+    update = tf.function(lambda g: adam.apply([g], [variable]))
+    for g in gradients:
+        update(tf.constant(g))
+    expected = numpy_tf1_adam(gradients, 2e-4, 0.5, 0.999, 1e-8)
+    lengths = sum(np.abs(numpy_tf1_adam(gradients[:t], 2e-4, 0.5, 0.999, 1e-8)
+                         - numpy_tf1_adam(gradients[:t - 1], 2e-4, 0.5, 0.999, 1e-8))
+                  for t in range(2, 4)) + np.abs(numpy_tf1_adam(gradients[:1], 2e-4, 0.5,
+                                                                0.999, 1e-8))
+    assert (np.abs(variable.numpy() - expected) <= 4e-5 * lengths).all()
+    graph = update.get_concrete_function(tf.constant(gradients[0])).graph
+    assert "ResourceApplyAdam" in {op.type for op in graph.get_operations()}
 
 
 def batches(count, shape=(6, 3, 3, 4), seed=0):

@@ -13,7 +13,7 @@ from common import cli
 from common.cache import with_random
 from common.callbacks import SampleGrid
 from common.errors import UserError
-from common.old_frameworks import float32
+from common.old_frameworks import TF1Adam, float32
 from common.mnist import load_mnist
 from common.original_files import dims, refuse_leftovers, require
 from common.tf1_checkpoints import tf1_checkpoint, tf1_checkpoint_prefix
@@ -97,10 +97,10 @@ def build_gan(args):
     # carpedm20 printed the losses re-evaluated after each step's updates (reevaluate).
     gan = DCGAN(generator, discriminator, args.z_dim, conditional=args.mnist,
                 g_steps=args.g_steps, z_dist=args.z_dist, from_logits=True, reevaluate=True)
-    # TF1 Adam steps by lr_t * m / (sqrt(v) + 1e-8), Keras 3's formula with epsilon 1e-8
-    # (its default is 1e-7); TF1 held beta_2 as a float32 constant.
-    gan.compile(*[keras.optimizers.Adam(args.learning_rate, beta_1=args.beta1,
-                                        beta_2=float32(0.999), epsilon=1e-8)
+    # tf.train.AdamOptimizer(learning_rate, beta1): its fused kernel, epsilon 1e-8 (Keras 3's
+    # default is 1e-7), beta_2 a float32 constant.
+    gan.compile(*[TF1Adam(args.learning_rate, beta_1=args.beta1, beta_2=float32(0.999),
+                          epsilon=1e-8)
                   for _ in range(2)], **cli.compile_options(args))
     return gan
 
