@@ -6,6 +6,7 @@ Layer names follow carpedm20 (g_h0_lin, g_bn0, d_h1_conv...) so summary() reads 
 import math
 
 import keras
+import tensorflow as tf
 from keras import layers, ops
 from keras.initializers import Constant, RandomNormal, TruncatedNormal
 
@@ -234,6 +235,31 @@ def build_wgan_generator(z_dim=100, ngf=1024):
     return keras.Model(z, output("tanh")(layers.Cropping2D(1)(h)), name="generator")
 
 
+@keras.saving.register_keras_serializable(package="dcgan_tf")
+class Conv2D(layers.Conv2D):
+    """A 'valid' Conv2D computed as one matrix product of its input's patches with the
+    kernel (im2col): the same sums in another order. For the WGAN critic's 4x4/2 convolution
+    of 8x8x512 to 3x3x1024, TensorFlow's CPU (oneDNN) kernel ran at 36-47% of the float32
+    matmul peak forward and 40% backward; the product 2.0-2.5x faster both ways
+    (bench/README.md, per-layer table). Named Conv2D so that its weight-file keys, variable
+    paths and summary() are those of Keras' Conv2D."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.padding != "valid" or self.data_format != "channels_last" \
+                or self.dilation_rate != (1, 1) or self.groups != 1:
+            raise ValueError("the patch product covers 'valid', channels-last, undilated, "
+                             "ungrouped convolutions")
+
+    def convolution_op(self, inputs, kernel):
+        height, width, channels, filters = kernel.shape
+        patches = tf.image.extract_patches(inputs, [1, height, width, 1],
+                                           [1, *self.strides, 1], [1, 1, 1, 1], "VALID")
+        rows = ops.reshape(patches, (-1, height * width * channels))
+        product = ops.matmul(rows, ops.reshape(kernel, (height * width * channels, filters)))
+        return ops.reshape(product, (-1, patches.shape[1], patches.shape[2], filters))
+
+
 def build_wgan_critic(ndf=64):
     """96x96x3 -> unbounded score: [ZeroPad 1 + 4x4 s2 valid conv] x5 (BN from the second),
     LeakyReLU 0.2, a 3x3 valid conv to 1x1. 11,161,088 total."""
@@ -245,7 +271,10 @@ def build_wgan_critic(ndf=64):
     for _ in range(4):
         filters *= 2
         h = layers.ZeroPadding2D(1)(h)
-        h = layers.Conv2D(filters, 4, strides=2, use_bias=False, kernel_initializer=init)(h)
+        # The last (8x8 -> 3x3, 1024 filters) as a patch product, which TensorFlow's CPU
+        # convolution runs at half its speed; the same weights and sums.
+        conv = Conv2D if h.shape[1] <= 8 else layers.Conv2D
+        h = conv(filters, 4, strides=2, use_bias=False, kernel_initializer=init)(h)
         h = lrelu(_wgan_bn()(h))
     h = layers.Conv2D(1, 3, strides=1, use_bias=False, kernel_initializer=init)(h)
     return keras.Model(image, output("linear")(layers.Flatten()(h)), name="critic")

@@ -32,6 +32,35 @@ def test_all_eight_parameter_counts():
     assert model.build_wgan_critic().count_params() == 11_161_088
 
 
+def test_wgan_critics_patch_product_is_its_convolution(tmp_path, monkeypatch):
+    """The critic's last 4x4/2 convolution, computed as a product of patches for speed, in
+    float64 equals TensorFlow's convolution (forward, input and kernel gradients) to exact
+    arithmetic's rounding, and its weight files are those of Keras' Conv2D."""
+    critic = model.build_wgan_critic(ndf=4)
+    (layer,) = [layer for layer in critic.layers if type(layer) is model.Conv2D]
+    assert layer.input.shape[1:] == (8, 8, 32) and layer.output.shape[1:] == (3, 3, 64)
+    critic.save_weights(tmp_path / "critic.weights.h5")
+    monkeypatch.setattr(model, "Conv2D", keras.layers.Conv2D)
+    plain = model.build_wgan_critic(ndf=4)
+    plain.load_weights(tmp_path / "critic.weights.h5")
+    for ours, theirs in zip(critic.weights, plain.weights):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.standard_normal((3, 8, 8, 32)))
+    kernel = tf.constant(rng.standard_normal((4, 4, 32, 64)))
+    upstream = tf.constant(rng.standard_normal((3, 3, 3, 64)))
+    results = []
+    for convolve in (lambda x, k: layer.convolution_op(x, k),
+                     lambda x, k: tf.nn.conv2d(x, k, 2, "VALID")):
+        with tf.GradientTape() as tape:
+            tape.watch([x, kernel])
+            y = convolve(x, kernel)
+        results.append([y, *tape.gradient(y, [x, kernel], output_gradients=upstream)])
+    for ours, tensorflows in zip(*results):
+        assert ours.shape == tensorflows.shape
+        assert np.abs(ours - tensorflows).max() < 1e-12 * np.abs(tensorflows).max()
+
+
 def test_layer_names_follow_carpedm20():
     names = [layer.name for layer in model.build_generator(gf_dim=4).layers]
     assert {"g_h0_lin", "g_bn0", "g_h1", "g_h4"} <= set(names)
