@@ -1,11 +1,11 @@
 """Where a train step's time goes, layer by layer: `python -m bench.layers --program wgan`.
 
 For each convolution, transposed convolution and dense layer of the program's networks, at
-its train batch size (pix2pix: 1): the forward pass alone, then the gradients a train step
-takes of it (the input's, where a layer below needs it, and the kernel's), each timed as a
-bare tf.function (best of --repeats calls) and as a share of the float32 matmul peak measured
-in the same process. The products are counted as bench.throughput counts them: a
-forward convolution's multiply-adds, two of them for its gradients. What the table shows is
+its train batch size (pix2pix: 1): the forward pass alone, then its two gradients (the
+input's and the kernel's), each timed as a bare tf.function (best of --repeats calls) and as a
+share of the float32 matmul peak measured in the same process. The products are counted as
+bench.throughput counts them: a forward convolution's multiply-adds, twice that for the
+gradients. What the table shows is
 TensorFlow's kernels at the tutorials' shapes; the ports call them as any Keras model does.
 """
 import argparse
@@ -31,7 +31,7 @@ def layer_flops(layer, batch):
     return 2 * batch * int(np.prod(layer.output.shape[1:3])) * int(np.prod(kernel))
 
 
-def layer_times(layer, batch, repeats, input_gradient=True):
+def layer_times(layer, batch, repeats):
     """(seconds of the forward pass, seconds of the gradients) of `layer` on random inputs."""
     x = tf.random.normal((batch, *layer.input.shape[1:]))
     upstream = tf.random.normal((batch, *layer.output.shape[1:]))
@@ -45,8 +45,7 @@ def layer_times(layer, batch, repeats, input_gradient=True):
         with tf.GradientTape() as tape:
             tape.watch(x)
             y = layer(x)
-        return tape.gradient(y, ([x] if input_gradient else []) + [layer.kernel],
-                             output_gradients=upstream)
+        return tape.gradient(y, [x, layer.kernel], output_gradients=upstream)
 
     def best(function):
         function(x)  # tracing
@@ -55,16 +54,23 @@ def layer_times(layer, batch, repeats, input_gradient=True):
     return best(forward), best(gradients)
 
 
+def measured_layers(network):
+    """The convolutions and dense layers of `network` in order, inside nested models too."""
+    for layer in network.layers:
+        if isinstance(layer, keras.Model):
+            yield from measured_layers(layer)
+        elif isinstance(layer, MEASURED):
+            yield layer
+
+
 def network_rows(network, batch, repeats):
-    """[(name, input shape, output shape, FLOPs, forward s, gradients s, gradient FLOPs)] of
-    the measured layers of `network`; the first layer (on the data) has no input gradient."""
+    """[(name, input shape, output shape, forward FLOPs, forward s, gradients s)] of the
+    measured layers of `network`."""
     rows = []
-    for index, layer in enumerate(layer for layer in network.layers
-                                  if isinstance(layer, MEASURED)):
-        flops = layer_flops(layer, batch)
-        forward, gradients = layer_times(layer, batch, repeats, input_gradient=index > 0)
+    for layer in measured_layers(network):
+        forward, gradients = layer_times(layer, batch, repeats)
         rows.append((layer.name, tuple(layer.input.shape[1:]), tuple(layer.output.shape[1:]),
-                     flops, forward, gradients, flops * (2 if index > 0 else 1)))
+                     layer_flops(layer, batch), forward, gradients))
     return rows
 
 
@@ -79,17 +85,17 @@ def main(argv=None):
     batch = 1 if args.program == "pix2pix" else options.batch_size
     peak = matmul_peak()
     print(f"{args.program}, batch {batch}; matmul peak {peak / 1e9:.0f} GFLOP/s")
-    for name in NETWORKS:
-        if not hasattr(model, name):
+    networks = [getattr(model, name) for name in NETWORKS if hasattr(model, name)]
+    for index, network in enumerate(networks):
+        if any(network is other for other in networks[:index]):  # the WGAN's critic is its D
             continue
-        network = getattr(model, name)
         print(f"\n{network.name}: layer, input -> output, GFLOP, forward ms (share of the "
               f"peak), gradients ms (share)")
-        for layer, shape_in, shape_out, flops, forward, gradients, gradient_flops in \
+        for layer, shape_in, shape_out, flops, forward, gradients in \
                 network_rows(network, batch, args.repeats):
             print(f"  {layer:24s} {str(shape_in):16s} -> {str(shape_out):16s} "
                   f"{flops / 1e9:6.2f} {forward * 1e3:8.1f} ({flops / forward / peak:4.0%}) "
-                  f"{gradients * 1e3:8.1f} ({gradient_flops / gradients / peak:4.0%})")
+                  f"{gradients * 1e3:8.1f} ({2 * flops / gradients / peak:4.0%})")
 
 
 if __name__ == "__main__":
