@@ -240,7 +240,7 @@ class Conv2D(layers.Conv2D):
     """A 'valid' Conv2D computed as one matrix product of its input's patches with the
     kernel (im2col): the same sums in another order. For the WGAN critic's 4x4/2 convolution
     of 8x8x512 to 3x3x1024, TensorFlow's CPU (oneDNN) kernel ran at 36-47% of the float32
-    matmul peak forward and 40% backward; the product 2.0-2.5x faster both ways
+    matmul peak forward and 40% backward; the product about 2x faster both ways
     (bench/README.md, per-layer table). Named Conv2D so that its weight-file keys, variable
     paths and summary() are those of Keras' Conv2D."""
 
