@@ -163,18 +163,15 @@ def _ancestors(roots):
 
 
 def _op_flops(graph, op):
-    if op.type == "Conv2DBackpropInput":  # a transposed convolution, or a conv's input gradient
-        # Every gradient element meets every kernel tap of every input channel once. TF's
-        # count (output pixels x kernel taps) also counts the taps that land in the padding:
-        # five times the real work of AC-GAN's 3x3 -> 7x7 'valid' deconvolution.
-        kernel, gradient = op.inputs[1].shape, op.inputs[2].shape
-        return 2 * gradient.num_elements() * kernel[0] * kernel[1] * kernel[2]
-    if op.type == "Conv2DBackpropFilter":  # a convolution's kernel gradient
-        # The same products as the forward convolution: every gradient element with every
-        # kernel tap of every input channel. TF's count goes by the input's size and
-        # overcounts where the strides leave input pixels unused: 1.6x for the WGAN critic's
-        # 8x8 -> 3x3 'valid' convolution.
-        kernel, gradient = op.outputs[0].shape, op.inputs[2].shape
+    # A convolution's two gradients (Conv2DBackpropInput is also a transposed convolution)
+    # take the forward products: every gradient element meets every kernel tap of every input
+    # channel once. TF's own counts go by the larger side: BackpropInput's counts the taps
+    # that land in the padding (five times the real work of AC-GAN's 3x3 -> 7x7 'valid'
+    # deconvolution), BackpropFilter's the input pixels the strides leave unused (1.6x for the
+    # WGAN critic's 8x8 -> 3x3 'valid' convolution).
+    if op.type in ("Conv2DBackpropInput", "Conv2DBackpropFilter"):
+        kernel = (op.inputs[1] if op.type == "Conv2DBackpropInput" else op.outputs[0]).shape
+        gradient = op.inputs[2].shape
         return 2 * gradient.num_elements() * kernel[0] * kernel[1] * kernel[2]
     try:
         return ops.get_stats_for_node_def(graph, op.node_def, "flops").value or 0
