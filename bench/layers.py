@@ -7,6 +7,8 @@ share of the float32 matmul peak measured in the same process. The products are 
 bench.throughput counts them: a forward convolution's multiply-adds, twice that for the
 gradients. What the table shows is
 TensorFlow's kernels at the tutorials' shapes; the ports call them as any Keras model does.
+Transposed convolutions are timed a second time as common.transposed_conv's product and
+overlap-add (same weights), which a program uses where it is the faster.
 """
 import argparse
 
@@ -16,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from bench.throughput import PROGRAMS, _timed, configure, matmul_peak
+from common import transposed_conv
 
 NETWORKS = ("generator", "discriminator", "critic", "encoder")
 MEASURED = (keras.layers.Conv2D, keras.layers.Conv2DTranspose, keras.layers.Dense)
@@ -31,10 +34,12 @@ def layer_flops(layer, batch):
     return 2 * batch * int(np.prod(layer.output.shape[1:3])) * int(np.prod(kernel))
 
 
-def layer_times(layer, batch, repeats):
-    """(seconds of the forward pass, seconds of the gradients) of `layer` on random inputs."""
-    x = tf.random.normal((batch, *layer.input.shape[1:]))
-    upstream = tf.random.normal((batch, *layer.output.shape[1:]))
+def layer_times(layer, batch, repeats, like=None):
+    """(seconds of the forward pass, seconds of the gradients) of `layer` on random inputs of
+    the shape `like` (default: `layer`) was called on."""
+    like = like or layer
+    x = tf.random.normal((batch, *like.input.shape[1:]))
+    upstream = tf.random.normal((batch, *like.output.shape[1:]))
 
     @tf.function
     def forward(x):
@@ -54,6 +59,14 @@ def layer_times(layer, batch, repeats):
     return best(forward), best(gradients)
 
 
+def product_form(layer):
+    """common.transposed_conv's twin of the Conv2DTranspose `layer`, holding its weights."""
+    twin = transposed_conv.Conv2DTranspose.from_config(layer.get_config())
+    twin.build(layer.input.shape)
+    twin.set_weights(layer.get_weights())
+    return twin
+
+
 def measured_layers(network):
     """The convolutions and dense layers of `network` in order, inside nested models too."""
     for layer in network.layers:
@@ -64,13 +77,15 @@ def measured_layers(network):
 
 
 def network_rows(network, batch, repeats):
-    """[(name, input shape, output shape, forward FLOPs, forward s, gradients s)] of the
-    measured layers of `network`."""
+    """[(name, input shape, output shape, forward FLOPs, forward s, gradients s, product
+    form's (forward s, gradients s) or None)] of the measured layers of `network`."""
     rows = []
     for layer in measured_layers(network):
         forward, gradients = layer_times(layer, batch, repeats)
+        product = layer_times(product_form(layer), batch, repeats, like=layer) \
+            if isinstance(layer, keras.layers.Conv2DTranspose) else None
         rows.append((layer.name, tuple(layer.input.shape[1:]), tuple(layer.output.shape[1:]),
-                     layer_flops(layer, batch), forward, gradients))
+                     layer_flops(layer, batch), forward, gradients, product))
     return rows
 
 
@@ -90,12 +105,17 @@ def main(argv=None):
         if any(network is other for other in networks[:index]):  # the WGAN's critic is its D
             continue
         print(f"\n{network.name}: layer, input -> output, GFLOP, forward ms (share of the "
-              f"peak), gradients ms (share)")
-        for layer, shape_in, shape_out, flops, forward, gradients in \
+              f"peak), gradients ms (share); transposed: the same as product and overlap-add")
+        for layer, shape_in, shape_out, flops, forward, gradients, product in \
                 network_rows(network, batch, args.repeats):
-            print(f"  {layer:24s} {str(shape_in):16s} -> {str(shape_out):16s} "
-                  f"{flops / 1e9:6.2f} {forward * 1e3:8.1f} ({flops / forward / peak:4.0%}) "
-                  f"{gradients * 1e3:8.1f} ({2 * flops / gradients / peak:4.0%})")
+            line = (f"  {layer:24s} {str(shape_in):16s} -> {str(shape_out):16s} "
+                    f"{flops / 1e9:6.2f} {times(flops, forward, gradients, peak)}")
+            print(line + (f"  | product {times(flops, *product, peak)}" if product else ""))
+
+
+def times(flops, forward, gradients, peak):
+    return (f"{forward * 1e3:8.1f} ({flops / forward / peak:4.0%}) "
+            f"{gradients * 1e3:8.1f} ({2 * flops / gradients / peak:4.0%})")
 
 
 if __name__ == "__main__":

@@ -51,6 +51,9 @@ def test_layer_table_counts_each_layers_products():
     rows = network_rows(network, 3, repeats=1)
     assert [row[0] for row in rows] == ["conv", "deconv", "dense"]
     assert all(row[4] > 0 and row[5] > 0 for row in rows)
+    # the transposed convolution alone is timed again as the product form
+    assert [row[6] is not None for row in rows] == [False, True, False]
+    assert all(seconds > 0 for seconds in rows[1][6])
 
 
 def test_gradients_no_update_uses_are_not_counted():
