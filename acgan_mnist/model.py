@@ -8,6 +8,7 @@ from keras import layers
 
 from common.gan import full_precision
 from common.old_frameworks import keras2_batch_norm
+from common.transposed_conv import layer_class
 
 NUM_CLASSES = 10
 
@@ -24,17 +25,20 @@ def build_generator(latent_size=100):
         keras.Input((1, latent_size)),
         layers.Dense(3 * 3 * 384, activation="relu"),
         layers.Reshape((3, 3, 384)),
+        # Keras' Conv2DTranspose each, or its product form where that is the faster
+        # (common.transposed_conv: the same sums, the same weights)
         # upsample to (7, 7, ...)
-        layers.Conv2DTranspose(192, 5, strides=1, padding="valid", activation="relu",
-                               kernel_initializer="glorot_normal"),
+        layer_class((3, 3, 384), 5, 192)(192, 5, strides=1, padding="valid",
+                                         activation="relu", kernel_initializer="glorot_normal"),
         keras2_batch_norm(),
         # upsample to (14, 14, ...)
-        layers.Conv2DTranspose(96, 5, strides=2, padding="same", activation="relu",
-                               kernel_initializer="glorot_normal"),
+        layer_class((7, 7, 192), 5, 96)(96, 5, strides=2, padding="same", activation="relu",
+                                        kernel_initializer="glorot_normal"),
         keras2_batch_norm(),
         # upsample to (28, 28, ...)
-        layers.Conv2DTranspose(1, 5, strides=2, padding="same", activation="tanh",
-                               kernel_initializer="glorot_normal", dtype=full_precision()),
+        layer_class((14, 14, 96), 5, 1)(1, 5, strides=2, padding="same", activation="tanh",
+                                        kernel_initializer="glorot_normal",
+                                        dtype=full_precision()),
     ], name="sequential")
     latent = keras.Input((latent_size,), name="latent")
     image_class = keras.Input((1,), dtype="int32", name="image_class")

@@ -13,6 +13,7 @@ from keras.initializers import Constant, RandomNormal, TruncatedNormal
 from common.errors import UserError
 from common.gan import full_precision
 from common.old_frameworks import LegacyBatchNormalization, tf1_fused_batch_norm, torch_batch_norm
+from common.transposed_conv import conv_transpose
 
 
 @keras.saving.register_keras_serializable(package="dcgan_tf")
@@ -73,9 +74,9 @@ def deconv2d(x, size, filters, name):
     if padding not in (0, 1):
         raise UserError(f"cannot deconvolve {in_size} to {size}; pick an output size that "
                         "halves cleanly (64, 28, 108...)")
-    return layers.Conv2DTranspose(filters, 5, strides=2, padding="same", output_padding=padding,
-                                  kernel_initializer=RandomNormal(0.0, 0.02),
-                                  bias_initializer=Constant(0.0), name=name)(x)
+    return conv_transpose(x, filters, 5, strides=2, padding="same", output_padding=padding,
+                          kernel_initializer=RandomNormal(0.0, 0.02),
+                          bias_initializer=Constant(0.0), name=name)
 
 
 def lrelu(x):
@@ -177,15 +178,15 @@ def build_anime_generator(z_dim=100, ngf=64):
     init = RandomNormal(0.0, 0.01)
     z = keras.Input((z_dim,), name="z")
     h = layers.Reshape((1, 1, z_dim))(z)
-    h = layers.Conv2DTranspose(ngf * 8, 6, strides=2, padding="valid", use_bias=False,
-                               kernel_initializer=init)(h)
+    h = conv_transpose(h, ngf * 8, 6, strides=2, padding="valid", use_bias=False,
+                       kernel_initializer=init)
     h = relu(_anime_bn()(h))
     for filters in (ngf * 4, ngf * 2, ngf):
-        h = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False,
-                                   kernel_initializer=init)(h)
+        h = conv_transpose(h, filters, 4, strides=2, padding="same", use_bias=False,
+                           kernel_initializer=init)
         h = relu(_anime_bn()(h))
-    h = layers.Conv2DTranspose(3, 4, strides=2, padding="same", use_bias=False,
-                               kernel_initializer=init)(h)
+    h = conv_transpose(h, 3, 4, strides=2, padding="same", use_bias=False,
+                       kernel_initializer=init)
     return keras.Model(z, output("tanh")(h), name="generator")
 
 
@@ -222,16 +223,16 @@ def build_wgan_generator(z_dim=100, ngf=1024):
     init = RandomNormal(0.0, 0.02)
     z = keras.Input((z_dim,), name="z")
     h = layers.Reshape((1, 1, z_dim))(z)
-    h = layers.Conv2DTranspose(ngf, 3, strides=2, padding="valid", use_bias=False,
-                               kernel_initializer=init)(h)
+    h = conv_transpose(h, ngf, 3, strides=2, padding="valid", use_bias=False,
+                       kernel_initializer=init)
     filters = ngf
     for _ in range(4):
         filters //= 2
-        h = layers.Conv2DTranspose(filters, 4, strides=2, padding="valid", use_bias=False,
-                                   kernel_initializer=init)(h)
+        h = conv_transpose(h, filters, 4, strides=2, padding="valid", use_bias=False,
+                           kernel_initializer=init)
         h = layers.ReLU()(_wgan_bn()(layers.Cropping2D(1)(h)))
-    h = layers.Conv2DTranspose(3, 4, strides=2, padding="valid", use_bias=False,
-                               kernel_initializer=init)(h)
+    h = conv_transpose(h, 3, 4, strides=2, padding="valid", use_bias=False,
+                       kernel_initializer=init)
     return keras.Model(z, output("tanh")(layers.Cropping2D(1)(h)), name="generator")
 
 

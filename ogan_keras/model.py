@@ -17,6 +17,7 @@ from keras.initializers import RandomNormal
 from common.errors import UserError
 from common.gan import full_precision
 from common.old_frameworks import keras2_batch_norm
+from common.transposed_conv import conv_transpose
 
 F_SIZE = 4  # the smallest feature map, 4x4 at every img_dim
 # The script's train model calls the encoder on these batches, in this order, every step.
@@ -87,8 +88,8 @@ def build_generator(img_dim=128, z_dim=128):
     h = layers.Reshape((F_SIZE, F_SIZE, max_channels))(h)
     h = layers.Activation("relu")(self_modulated_batch_norm(h, z_in))
     for i in range(num_layers):
-        h = layers.Conv2DTranspose(max_channels // 2 ** (i + 1), 4, strides=2, padding="same",
-                                   kernel_initializer=init())(h)
+        h = conv_transpose(h, max_channels // 2 ** (i + 1), 4, strides=2, padding="same",
+                           kernel_initializer=init())
         h = layers.Activation("relu")(self_modulated_batch_norm(h, z_in))
-    h = layers.Conv2DTranspose(3, 4, strides=2, padding="same", kernel_initializer=init())(h)
+    h = conv_transpose(h, 3, 4, strides=2, padding="same", kernel_initializer=init())
     return keras.Model(z_in, layers.Activation("tanh", dtype=full_precision())(h), name="generator")

@@ -9,6 +9,7 @@ from keras.initializers import RandomNormal
 
 from common.gan import full_precision
 from common.old_frameworks import synchronized_by_default
+from common.transposed_conv import conv_transpose
 
 CROP_SIZE = 256
 
@@ -70,8 +71,8 @@ def gen_deconv(x, filters, name, separable):
         return layers.SeparableConv2D(filters, 4, strides=1, padding="same",
                                       depthwise_initializer=init(),
                                       pointwise_initializer=init(), name=name)(x)
-    return layers.Conv2DTranspose(filters, 4, strides=2, padding="same",
-                                  kernel_initializer=init(), name=name)(x)
+    return conv_transpose(x, filters, 4, strides=2, padding="same", kernel_initializer=init(),
+                          name=name)
 
 
 def build_generator(ngf=64, input_channels=3, output_channels=3, separable_conv=False,
