@@ -37,7 +37,7 @@ def layer_flops(layer, batch):
 def layer_times(layer, batch, repeats, like=None):
     """(seconds of the forward pass, seconds of the gradients) of `layer` on random inputs of
     the shape `like` (default: `layer`) was called on."""
-    like = like or layer
+    like = layer if like is None else like
     x = tf.random.normal((batch, *like.input.shape[1:]))
     upstream = tf.random.normal((batch, *like.output.shape[1:]))
 

@@ -5,8 +5,8 @@ Each input pixel times the kernel is one row of a product (batch x H x W, in) x 
 kh x kw x out); the kh x kw blocks it gives are then added into the output where the
 transposed convolution puts them (input pixel i, kernel tap k -> output row s*i + k - top).
 TensorFlow's CPU kernel (oneDNN's backward-data convolution) runs the tutorials' small-image,
-many-channel layers and their one-channel ends at 6-64% of the float32 matmul peak; the product
-form runs them at up to twice the speed, gradients included (bench/README.md, per-layer table).
+many-channel layers and their one-channel ends far below the float32 matmul peak; the product
+form is faster there, and only there (product_form_pays; bench/README.md, per-layer table).
 """
 import keras
 import tensorflow as tf
