@@ -9,6 +9,13 @@ gradients. What the table shows is
 TensorFlow's kernels at the tutorials' shapes; the ports call them as any Keras model does.
 Transposed convolutions are timed a second time as common.transposed_conv's product and
 overlap-add (same weights), which a program uses where it is the faster.
+
+Each layer's floor is the least time its passes could take on this machine: its products at
+the matmul peak, or its weights streamed at the measured memory bandwidth (read once forward;
+read for the input's gradient and the kernel's gradient written), whichever is longer.
+Layers whose weights bound them (pix2pix's 1x1-8x8 layers at batch 1, the dense layers of
+the MNIST DCGAN) cannot reach the peak's share a convolution over a large image can; the
+totals say what share the program's layers could reach at their floors.
 """
 import argparse
 
@@ -17,7 +24,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from bench.throughput import PROGRAMS, _timed, configure, matmul_peak
+from bench.throughput import PROGRAMS, _timed, configure, matmul_peak, memory_bandwidth
 from common import transposed_conv
 
 NETWORKS = ("generator", "discriminator", "critic", "encoder")
@@ -32,6 +39,17 @@ def layer_flops(layer, batch):
     if isinstance(layer, keras.layers.Conv2DTranspose):  # every input pixel meets the kernel
         return 2 * batch * int(np.prod(layer.input.shape[1:3])) * int(np.prod(kernel))
     return 2 * batch * int(np.prod(layer.output.shape[1:3])) * int(np.prod(kernel))
+
+
+def weight_bytes(layer):
+    return sum(4 * int(np.prod(weight.shape)) for weight in layer.weights)
+
+
+def floors(flops, weights, peak, bandwidth):
+    """(forward, gradients) seconds at least: the products at `peak` FLOP/s or the weights
+    streamed at `bandwidth` bytes/s (once forward, twice for the gradients), the longer."""
+    return (max(flops / peak, weights / bandwidth),
+            max(2 * flops / peak, 2 * weights / bandwidth))
 
 
 def layer_times(layer, batch, repeats, like=None):
@@ -59,12 +77,13 @@ def layer_times(layer, batch, repeats, like=None):
     return best(forward), best(gradients)
 
 
-def product_form(layer):
-    """common.transposed_conv's twin of the Conv2DTranspose `layer`, holding its weights."""
-    twin = transposed_conv.Conv2DTranspose.from_config(layer.get_config())
-    twin.build(layer.input.shape)
-    twin.set_weights(layer.get_weights())
-    return twin
+def twin(layer, cls):
+    """A `cls` layer of the Conv2DTranspose `layer`'s configuration, holding its weights:
+    Keras' layer or common.transposed_conv's product form, whichever the program built."""
+    copy = cls.from_config(layer.get_config())
+    copy.build(layer.input.shape)
+    copy.set_weights(layer.get_weights())
+    return copy
 
 
 def measured_layers(network):
@@ -78,14 +97,20 @@ def measured_layers(network):
 
 def network_rows(network, batch, repeats):
     """[(name, input shape, output shape, forward FLOPs, forward s, gradients s, product
-    form's (forward s, gradients s) or None)] of the measured layers of `network`."""
+    form's (forward s, gradients s) or None, weight bytes)] of the measured layers of
+    `network`; a transposed convolution's first times are Keras' layer's, whichever form the
+    program uses."""
     rows = []
     for layer in measured_layers(network):
-        forward, gradients = layer_times(layer, batch, repeats)
-        product = layer_times(product_form(layer), batch, repeats, like=layer) \
-            if isinstance(layer, keras.layers.Conv2DTranspose) else None
+        timed, product = layer, None
+        if isinstance(layer, keras.layers.Conv2DTranspose):
+            product = layer_times(twin(layer, transposed_conv.Conv2DTranspose), batch,
+                                  repeats, like=layer)
+            timed = twin(layer, keras.layers.Conv2DTranspose)
+        forward, gradients = layer_times(timed, batch, repeats, like=layer)
         rows.append((layer.name, tuple(layer.input.shape[1:]), tuple(layer.output.shape[1:]),
-                     layer_flops(layer, batch), forward, gradients, product))
+                     layer_flops(layer, batch), forward, gradients, product,
+                     weight_bytes(layer)))
     return rows
 
 
@@ -98,20 +123,40 @@ def main(argv=None):
     options, build = configure(args.program)
     model = build(options)
     batch = 1 if args.program == "pix2pix" else options.batch_size
-    peak = matmul_peak()
-    print(f"{args.program}, batch {batch}; matmul peak {peak / 1e9:.0f} GFLOP/s")
+    peak, bandwidth = matmul_peak(), memory_bandwidth()
+    print(f"{args.program}, batch {batch}; matmul peak {peak / 1e9:.0f} GFLOP/s, memory "
+          f"bandwidth {bandwidth / 1e9:.1f} GB/s")
     networks = [getattr(model, name) for name in NETWORKS if hasattr(model, name)]
+    totals = np.zeros(3)
     for index, network in enumerate(networks):
-        if any(network is other for other in networks[:index]):  # the WGAN's critic is its D
-            continue
-        print(f"\n{network.name}: layer, input -> output, GFLOP, forward ms (share of the "
-              f"peak), gradients ms (share); transposed: the same as product and overlap-add")
-        for layer, shape_in, shape_out, flops, forward, gradients, product in \
-                network_rows(network, batch, args.repeats):
-            line = (f"  {layer:24s} {str(shape_in):16s} -> {str(shape_out):16s} "
-                    f"{flops / 1e9:6.2f} {times(flops, forward, gradients, peak)}")
-            print(line + (f"  | product {times(flops, *product, peak)}" if product else ""))
+        if not any(network is other for other in networks[:index]):  # the WGAN's critic is D
+            totals += print_network(network, batch, args.repeats, peak, bandwidth)
+    print(f"\nall layers, forward and gradients (transposed: the form the program uses): "
+          f"{totals[1] * 1e3:.0f} ms, {totals[0] / totals[1] / peak:.0%} of the peak; at their "
+          f"floors {totals[2] * 1e3:.0f} ms, {totals[0] / totals[2] / peak:.0%}")
 
+
+def print_network(network, batch, repeats, peak, bandwidth):
+    """Prints `network`'s rows; returns (FLOPs of all passes, seconds as the program runs
+    them, seconds at the floors)."""
+    print(f"\n{network.name}: layer, input -> output, GFLOP, weights MB, forward ms (share "
+          f"of the peak), gradients ms (share), the floors' ms; transposed: Keras' layer, "
+          f"then as product and overlap-add (* the form the program uses)")
+    product_layers = {layer.name for layer in measured_layers(network)
+                      if isinstance(layer, transposed_conv.Conv2DTranspose)}
+    totals = np.zeros(3)
+    for name, shape_in, shape_out, flops, forward, gradients, product, weights in \
+            network_rows(network, batch, repeats):
+        floor = floors(flops, weights, peak, bandwidth)
+        used = sum(product) if name in product_layers else forward + gradients
+        totals += (3 * flops, used, sum(floor))
+        line = (f"  {name:24s} {str(shape_in):16s} -> {str(shape_out):16s} "
+                f"{flops / 1e9:6.2f} {weights / 2 ** 20:7.1f} "
+                f"{times(flops, forward, gradients, peak)}  floors "
+                f"{floor[0] * 1e3:.1f} / {floor[1] * 1e3:.1f}")
+        mark = "*" if name in product_layers else " "
+        print(line + (f"  |{mark}product {times(flops, *product, peak)}" if product else ""))
+    return totals
 
 def times(flops, forward, gradients, peak):
     return (f"{forward * 1e3:8.1f} ({flops / forward / peak:4.0%}) "

@@ -196,6 +196,23 @@ def matmul_peak(size=2048, chain=4, repeats=20):
     return 2 * size ** 3 * chain / best
 
 
+def memory_bandwidth(megabytes=256, repeats=10):
+    """Bytes/s of adding one `megabytes` float32 array into another in place (a variable's
+    assign_add: two reads and one write an element, as an optimizer's update streams its
+    slots), best of `repeats` calls: the rate at which tensors that do not fit in the caches
+    can be read, what bounds a layer whose weights are many times its products."""
+    count = megabytes * 2 ** 20 // 4
+    total, increment = tf.Variable(tf.zeros((count,))), tf.random.normal((count,))
+
+    @tf.function
+    def add():
+        total.assign_add(increment)
+
+    add()  # tracing
+    best = min(_timed(add) for _ in range(repeats))
+    return 3 * 4 * count / best
+
+
 def _timed(function):
     start = time.perf_counter()
     function()

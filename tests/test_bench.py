@@ -54,6 +54,41 @@ def test_layer_table_counts_each_layers_products():
     # the transposed convolution alone is timed again as the product form
     assert [row[6] is not None for row in rows] == [False, True, False]
     assert all(seconds > 0 for seconds in rows[1][6])
+    assert [row[7] for row in rows] == [4 * (4 * 4 * 3 * 4 + 4), 4 * (4 * 4 * 2 * 4 + 2),
+                                        4 * (8 * 8 * 2 * 5 + 5)]
+
+
+def test_a_layers_floor_is_its_products_or_its_weights_whichever_is_longer():
+    from bench.layers import floors
+    peak, bandwidth = 1e11, 1e10  # FLOP/s, bytes/s
+    # 1 GFLOP on 1 MB of weights: the products bound it (10 ms), the gradients twice that
+    assert floors(1e9, 1e6, peak, bandwidth) == (1e-2, 2e-2)
+    # pix2pix's decoder_7 at batch 1: 0.07 GFLOP on 33.5 MB, bound by its weights
+    assert floors(7e7, 3.35e7, peak, bandwidth) == (3.35e-3, 6.7e-3)
+
+
+def test_a_transposed_convolution_is_timed_as_keras_layer_whichever_form_the_program_built():
+    """bench.layers' first column is Keras' layer: its twin of a product-form layer is
+    keras.layers.Conv2DTranspose with the same weights and output, and the reverse."""
+    import keras
+    import numpy as np
+    from bench.layers import twin
+    from common import transposed_conv
+    product = transposed_conv.Conv2DTranspose(3, 5, strides=2, padding="same")
+    product(keras.Input((3, 3, 4)))  # as in a program's functional network
+    x = tf.random.normal((2, 3, 3, 4))
+    keras_layer = twin(product, keras.layers.Conv2DTranspose)
+    assert type(keras_layer) is keras.layers.Conv2DTranspose
+    np.testing.assert_allclose(keras_layer(x), product(x), rtol=1e-5, atol=1e-5)
+    keras_layer(keras.Input((3, 3, 4)))
+    assert type(twin(keras_layer, transposed_conv.Conv2DTranspose)) is \
+        transposed_conv.Conv2DTranspose
+
+
+def test_memory_bandwidth_is_a_rate():
+    from bench.throughput import memory_bandwidth
+    rate = memory_bandwidth(megabytes=4, repeats=2)
+    assert 1e8 < rate < 1e13  # bytes/s: between a floppy disk's and no machine's
 
 
 def test_gradients_no_update_uses_are_not_counted():
