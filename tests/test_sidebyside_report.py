@@ -1,4 +1,5 @@
-"""sidebyside.report's statistics over runs: the equivalence test on numbers worked by hand."""
+"""sidebyside's statistics over runs (the equivalence test on numbers worked by hand) and its
+printed summaries."""
 import pytest
 
 from sidebyside import report
@@ -36,3 +37,10 @@ def test_undecided_says_how_many_runs_would_decide():
 def test_one_run_cannot_be_tested():
     with pytest.raises(ValueError):
         report.equivalence(runs([1], [2]))
+
+
+def test_a_long_runs_batch_sizes_are_cut_and_counted():
+    from sidebyside.programs.ogan import listed
+    assert listed([8, 8, 4]) == "[8, 8, 4]"
+    assert listed([8, 8, 4] * 10, shown=6) == \
+        "[8, 8, 4, 8, 8, 4, ...] (30 batches: 10 of 4, 20 of 8)"

@@ -99,10 +99,19 @@ def check_stream(workdir, config, record):
         mine = np.stack([spec.to_float(spec.read(path)) for path in files[at:at + size]])
         difference = max(difference, float(np.max(np.abs(mine - record.get(step, "images")))))
         at += size
-    same = "the same" if port_sizes == sizes else f"NOT the same: {port_sizes}"
-    print(f"data: the original's batch sizes {sizes}; the port's stream over the same folder: "
-          f"{same}; the original's files in its shuffle order, read by the port: largest "
+    same = "the same" if port_sizes == sizes else f"NOT the same: {listed(port_sizes)}"
+    print(f"data: the original's batch sizes {listed(sizes)}; the port's stream over the same "
+          f"folder: {same}; the original's files in its shuffle order, read by the port: largest "
           f"pixel difference {difference:.4f} (one level: {2 / 255:.4f})")
+
+
+def listed(sizes, shown=24):
+    """`sizes` as a list, cut after `shown` with the count of each size (a long run has one
+    batch size a step)."""
+    if len(sizes) <= shown:
+        return str(sizes)
+    counts = ", ".join(f"{sizes.count(size)} of {size}" for size in sorted(set(sizes)))
+    return f"{str(sizes[:shown])[:-1]}, ...] ({len(sizes)} batches: {counts})"
 
 
 def step(model, batch):
