@@ -13,9 +13,9 @@ overlap-add (same weights), which a program uses where it is the faster.
 Each layer's floor is the least time its passes could take on this machine: its products at
 the matmul peak, or its weights streamed at the measured memory bandwidth (read once forward;
 read for the input's gradient and the kernel's gradient written), whichever is longer.
-Layers whose weights bound them (pix2pix's 1x1-8x8 layers at batch 1, the dense layers of
-the MNIST DCGAN) cannot reach the peak's share a convolution over a large image can; the
-totals say what share the program's layers could reach at their floors.
+Layers whose weights bound them (pix2pix's 1x1-8x8 layers at batch 1) cannot reach the
+peak's share a convolution over a large image can; the totals say what share the program's
+layers could reach at their floors.
 """
 import argparse
 
@@ -97,9 +97,9 @@ def measured_layers(network):
 
 def network_rows(network, batch, repeats):
     """[(name, input shape, output shape, forward FLOPs, forward s, gradients s, product
-    form's (forward s, gradients s) or None, weight bytes)] of the measured layers of
-    `network`; a transposed convolution's first times are Keras' layer's, whichever form the
-    program uses."""
+    form's (forward s, gradients s) or None, weight bytes, whether the program uses the product
+    form)] of the measured layers of `network`; a transposed convolution's first times are
+    Keras' layer's, whichever form the program uses."""
     rows = []
     for layer in measured_layers(network):
         timed, product = layer, None
@@ -110,7 +110,7 @@ def network_rows(network, batch, repeats):
         forward, gradients = layer_times(timed, batch, repeats, like=layer)
         rows.append((layer.name, tuple(layer.input.shape[1:]), tuple(layer.output.shape[1:]),
                      layer_flops(layer, batch), forward, gradients, product,
-                     weight_bytes(layer)))
+                     weight_bytes(layer), isinstance(layer, transposed_conv.Conv2DTranspose)))
     return rows
 
 
@@ -142,19 +142,17 @@ def print_network(network, batch, repeats, peak, bandwidth):
     print(f"\n{network.name}: layer, input -> output, GFLOP, weights MB, forward ms (share "
           f"of the peak), gradients ms (share), the floors' ms; transposed: Keras' layer, "
           f"then as product and overlap-add (* the form the program uses)")
-    product_layers = {layer.name for layer in measured_layers(network)
-                      if isinstance(layer, transposed_conv.Conv2DTranspose)}
     totals = np.zeros(3)
-    for name, shape_in, shape_out, flops, forward, gradients, product, weights in \
-            network_rows(network, batch, repeats):
+    for name, shape_in, shape_out, flops, forward, gradients, product, weights, uses_product \
+            in network_rows(network, batch, repeats):
         floor = floors(flops, weights, peak, bandwidth)
-        used = sum(product) if name in product_layers else forward + gradients
+        used = sum(product) if uses_product else forward + gradients
         totals += (3 * flops, used, sum(floor))
         line = (f"  {name:24s} {str(shape_in):16s} -> {str(shape_out):16s} "
                 f"{flops / 1e9:6.2f} {weights / 2 ** 20:7.1f} "
                 f"{times(flops, forward, gradients, peak)}  floors "
                 f"{floor[0] * 1e3:.1f} / {floor[1] * 1e3:.1f}")
-        mark = "*" if name in product_layers else " "
+        mark = "*" if uses_product else " "
         print(line + (f"  |{mark}product {times(flops, *product, peak)}" if product else ""))
     return totals
 

@@ -40,9 +40,12 @@ def test_a_kernel_gradient_counts_the_forward_products():
 def test_layer_table_counts_each_layers_products():
     from bench.layers import layer_flops, measured_layers, network_rows
     import keras
+    from common import transposed_conv
     inputs = keras.Input((8, 8, 3))
     x = keras.layers.Conv2D(4, 4, strides=2, name="conv")(inputs)
-    x = keras.Sequential([keras.layers.Conv2DTranspose(2, 4, strides=2, name="deconv")])(x)
+    # built as the product form, as a program builds its small-image transposed convolutions
+    deconv = transposed_conv.Conv2DTranspose(2, 4, strides=2, name="deconv")
+    x = keras.Sequential([deconv])(x)
     x = keras.layers.Dense(5, name="dense")(keras.layers.Flatten()(x))
     network = keras.Model(inputs, x)  # a nested model's layers are measured too
     flops = {layer.name: layer_flops(layer, 3) for layer in measured_layers(network)}
@@ -56,11 +59,13 @@ def test_layer_table_counts_each_layers_products():
     assert all(seconds > 0 for seconds in rows[1][6])
     assert [row[7] for row in rows] == [4 * (4 * 4 * 3 * 4 + 4), 4 * (4 * 4 * 2 * 4 + 2),
                                         4 * (8 * 8 * 2 * 5 + 5)]
+    assert [row[8] for row in rows] == [False, True, False]  # the form the program built
 
 
 def test_a_layers_floor_is_its_products_or_its_weights_whichever_is_longer():
     from bench.layers import floors
     peak, bandwidth = 1e11, 1e10  # FLOP/s, bytes/s
+    # compared exactly: each quotient of these integers rounds to the literal's double
     # 1 GFLOP on 1 MB of weights: the products bound it (10 ms), the gradients twice that
     assert floors(1e9, 1e6, peak, bandwidth) == (1e-2, 2e-2)
     # pix2pix's decoder_7 at batch 1: 0.07 GFLOP on 33.5 MB, bound by its weights
@@ -79,6 +84,9 @@ def test_a_transposed_convolution_is_timed_as_keras_layer_whichever_form_the_pro
     x = tf.random.normal((2, 3, 3, 4))
     keras_layer = twin(product, keras.layers.Conv2DTranspose)
     assert type(keras_layer) is keras.layers.Conv2DTranspose
+    # float32 sums of at most 9 taps x 4 channels in two orders, outputs of order 1: a few
+    # 1e-7 apart (test_transposed_conv holds the sums to float64); a twin without the weights
+    # (another initialisation) is order 1 off and fails
     np.testing.assert_allclose(keras_layer(x), product(x), rtol=1e-5, atol=1e-5)
     keras_layer(keras.Input((3, 3, 4)))
     assert type(twin(keras_layer, transposed_conv.Conv2DTranspose)) is \
