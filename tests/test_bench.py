@@ -146,3 +146,45 @@ def test_the_gpu_script_runs_at_a_tiny_size_and_rewrites_its_section(tmp_path):
     # a second run replaces the section; with no time budget it measures nothing
     for cells in rows("--budget-s", "0"):
         assert cells[1:] == ["skipped (time)"] * 6
+
+
+def test_op_times_sum_the_tensorflow_threads_op_events_by_type():
+    """The profile's op events summed by type: the executor's own events and the Python
+    thread's (which spans the whole step call) are not ops."""
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+    from bench.ops import op_seconds, op_type
+    assert op_type("sequential/conv2d/Conv2D:_MklNativeConv2D") == "_MklNativeConv2D"
+    assert op_type("ExecutorState::Process") is None and op_type("Record") is None
+    space = xplane_pb2.XSpace()
+    plane = space.planes.add(name="/host:CPU")
+    names = ["d/conv:_MklNativeConv2D", "ExecutorState::Process", "d/mul:Mul",
+             "EagerExecute: __inference_train_step_1"]
+    for index, name in enumerate(names):
+        plane.event_metadata[index + 1].name = name
+    compute, python = plane.lines.add(name="tf_Compute/1"), plane.lines.add(name="python")
+    for metadata_id, seconds in ((1, 2.0), (2, 5.0), (3, 0.5), (1, 1.0)):
+        compute.events.add(metadata_id=metadata_id, duration_ps=int(seconds * 1e12))
+    python.events.add(metadata_id=4, duration_ps=int(9e12))
+    assert op_seconds(space) == {"_MklNativeConv2D": 3.0, "Mul": 0.5}
+
+
+def test_a_profiled_steps_ops_add_up_to_no_more_than_the_step():
+    """bench.ops on AC-GAN's step: with one inter-op thread the ops' times add up to the step's
+    (with TF_NUM_INTEROP_THREADS=2, TensorFlow's default on two cores, they overlap and sum
+    past it: 1896 ms of ops in a 1062 ms step when tried), oneDNN's among them."""
+    import os
+    import re
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run([sys.executable, "-m", "bench.ops", "--program", "acgan",
+                             "--steps", "2", "--top", "3"], cwd=root, capture_output=True,
+                            text=True, timeout=600,
+                            env={**{k: v for k, v in os.environ.items()
+                                    if k != "TF_NUM_INTEROP_THREADS"},
+                                 "CUDA_VISIBLE_DEVICES": ""})
+    assert result.returncode == 0, result.stderr[-3000:]
+    wall, ops = map(float, re.search(r"([\d.]+) ms a step .* ops ([\d.]+) ms",
+                                     result.stdout).groups())
+    assert 0.5 * wall < ops <= 1.02 * wall, result.stdout
+    assert "_Mkl" in result.stdout and "would reach" in result.stdout
