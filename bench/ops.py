@@ -22,7 +22,8 @@ import common  # noqa: E402,F401  (quiets TensorFlow's start-up log)
 import tensorflow as tf  # noqa: E402
 from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
 
-from bench.throughput import PROGRAMS, matmul_peak, plain_step, step_flops  # noqa: E402
+from bench.throughput import (PROGRAMS, matmul_peak, plain_loop, plain_step,  # noqa: E402
+                              step_flops)
 
 ONEDNN_PREFIX = "_Mkl"  # TensorFlow's names of the ops it hands to oneDNN
 
@@ -53,17 +54,13 @@ def op_seconds(xspace):
 
 
 def profiled_step(step, batch, steps):
-    """({op type: seconds a step}, wall seconds a step) of `steps` calls of `step`."""
-    def run():
-        logs = step(batch)
-        float(next(iter(logs.values())))
-
-    run(), run()  # tracing and warm-up
+    """({op type: seconds a step}, wall seconds a step) of `steps` calls of `step`, run as
+    bench.throughput's plain loop."""
+    plain_loop(step, batch, 2)()  # tracing and warm-up
     with tempfile.TemporaryDirectory() as logdir:
         tf.profiler.experimental.start(logdir)
         start = time.perf_counter()
-        for _ in range(steps):
-            run()
+        plain_loop(step, batch, steps)()
         wall = (time.perf_counter() - start) / steps
         tf.profiler.experimental.stop()
         xspace = xplane_pb2.XSpace()
