@@ -1,4 +1,6 @@
 """The benchmark's FLOP count: the real multiply-adds of the ops that run, nothing else."""
+import os
+
 import tensorflow as tf
 
 from bench.throughput import graph_flops
@@ -121,7 +123,6 @@ def test_the_gpu_script_runs_at_a_tiny_size_and_rewrites_its_section(tmp_path):
     """bench.gpu on the CPU at tiny sizes, one program (an image folder's, so the first pass and
     the cached epoch are timed too): every variant timed, the pipeline against the step, the
     section between its markers replaced (not added) on a second run."""
-    import os
     import subprocess
     import sys
     readme = tmp_path / "README.md"
@@ -152,7 +153,11 @@ def test_op_times_sum_the_tensorflow_threads_op_events_by_type():
     """The profile's op events summed by type: the executor's own events and the Python
     thread's (which spans the whole step call) are not ops."""
     from tensorflow.tsl.profiler.protobuf import xplane_pb2
+    before = dict(os.environ)
     from bench.ops import op_seconds, op_type
+    # the command's one inter-op thread stays the command's (set on import, it reached the
+    # side-by-side's originals run later in the test session)
+    assert dict(os.environ) == before
     assert op_type("sequential/conv2d/Conv2D:_MklNativeConv2D") == "_MklNativeConv2D"
     assert op_type("ExecutorState::Process") is None and op_type("Record") is None
     space = xplane_pb2.XSpace()
@@ -173,7 +178,6 @@ def test_a_profiled_steps_ops_add_up_to_no_more_than_the_step():
     the ops' times add up to the step's (with TF_NUM_INTEROP_THREADS=2, TensorFlow's default on
     two cores, they overlap and sum past it: 541 ms of ops in a 318 ms step when tried),
     oneDNN's among them."""
-    import os
     import re
     import subprocess
     import sys

@@ -129,7 +129,16 @@ def test_ogan(tmp_path, monkeypatch, capsys):
     """The same update; with Keras 3's own RMSprop (epsilon inside the square root) in place
     of Keras 2's, the port diverges after step 1."""
     data = photos(tmp_path / "faces", 20, (64, 64))
+    # One inter-op thread: the schedule on which TF 1.15, left unordered, assigns the encoder's
+    # BatchNorm statistics the real call's average last (the port keeps the last call's; tried
+    # without hooks.order_repeated_assignments: "after step 2: legacy_batch_normalization/
+    # moving_mean beyond its tolerance", every statistic holding the real call's average).
+    monkeypatch.setenv("TF_NUM_INTEROP_THREADS", "1")
     same_update(side_by_side("ogan", data, tmp_path, "--steps", 2))
+    with np.load(tmp_path / "out" / "work" / "record.npz") as record:
+        landed = [record[f"step_{k}/bn_landed"] for k in (1, 2)]
+    assert all(np.all(mask & 4) for mask in landed), landed  # 4: the stop-gradient fake call
+    monkeypatch.delenv("TF_NUM_INTEROP_THREADS")
     from common.old_frameworks import Keras2RMSprop
     monkeypatch.setattr(Keras2RMSprop, "update_step", keras.optimizers.RMSprop.update_step)
     assert port_only("ogan", data, tmp_path, capsys)["diverged"].startswith("at step 2:")

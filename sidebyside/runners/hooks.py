@@ -162,7 +162,8 @@ def order_keras2_updates():
     of earlier layers have read it, and Adam can read its step counter after incrementing it.
     The result changes from run to run. This hook makes every optimizer update wait for every
     gradient and for the counter's read, so the original computes the update its code describes
-    (what Theano computed), the same in every run. --as-released leaves it out."""
+    (what Theano computed), the same in every run; updates that assign one variable run in
+    their listed order (order_repeated_assignments). --as-released leaves it out."""
     from keras import optimizers
 
     get_gradients = optimizers.Optimizer.get_gradients
@@ -172,11 +173,38 @@ def order_keras2_updates():
         return self._stashed_gradients
     optimizers.Optimizer.get_gradients = stash
     from keras.legacy import interfaces
+    order_repeated_assignments()
     for cls in (optimizers.SGD, optimizers.RMSprop, optimizers.Adagrad, optimizers.Adadelta,
                 optimizers.Adam, optimizers.Adamax, optimizers.Nadam):
         # Keras' legacy wrapper again outside: scripts of Keras 1's time (the WGAN) call
         # get_updates(params, constraints, loss)
         cls.get_updates = interfaces.legacy_get_updates_support(_ordered(cls.get_updates))
+
+
+def order_repeated_assignments():
+    """A layer called several times in one train step (O-GAN's encoder: on the real, the fake
+    and the stop-gradient fake batch) gives Keras 2 one update per call, each assigning the same
+    variable (a zero-debiased moving average ends in a plain assign of that call's average), all
+    in the same unordered session run: the variable keeps whichever call's average TensorFlow 1
+    happens to assign last. On two cores that was the fake call's with its default threads and
+    the real call's with TF_NUM_INTEROP_THREADS=1. This hook runs the assignments of one
+    variable in the order Keras lists the updates (the order of the calls), so the last call's
+    lands in every run, as the list reads."""
+    from keras import backend as K
+    function = K.function
+
+    def ordered_function(inputs, outputs, updates=None, **kwargs):
+        last = {}
+        for update in updates or []:
+            op = getattr(update, "op", None)
+            if op is None or op.type not in ("Assign", "AssignVariableOp"):
+                continue
+            target = op.inputs[0].op.name
+            if target in last:
+                op._add_control_inputs([last[target]])
+            last[target] = op
+        return function(inputs, outputs, updates=updates, **kwargs)
+    K.function = ordered_function
 
 
 def _ordered(get_updates):

@@ -11,8 +11,8 @@ config["images"] (the files of --data as the port lists them, sorted; the script
 shuffles them itself), config["img_dim"], config["z_dim"], config["batch_size"]. Everything
 derived (num_layers, max_num_channels, f_size) follows from them as the script computes it.
 
-Other hooks: the updates are ordered after the gradients (hooks.order_keras2_updates) unless
-as_released; numpy's shuffle and randn are recorded (fit_generator runs the script's
+Other hooks: the updates are ordered after the gradients, and the updates that assign one
+variable in the order of the calls (hooks.order_keras2_updates), unless as_released; numpy's shuffle and randn are recorded (fit_generator runs the script's
 img_generator in a thread, ahead of training, so a draw's step is only roughly known: the port
 replays the inputs each train_on_batch received, recorded below, not the draws);
 Model.train_on_batch (what fit_generator calls) records each step's [X, Z] and returned
@@ -22,7 +22,8 @@ latents.npy), and stops the script (hooks.Finished).
 
 Issue 19.4: the encoder runs three times per step (real, fake, stop-gradient fake) and each of
 its BatchNormalizations builds one zero-debiased assign_moving_average per call, each with its
-own TF shadow state, and all three assign the same moving variables. After every step the
+own TF shadow state, and all three assign the same moving variables (ordered, the last call's
+lands; unordered, whichever TF 1.15 schedules last). After every step the
 runner records, per encoder moving statistic, which call's debiased average the variable holds
 (record_landed_streams).
 """
