@@ -166,6 +166,7 @@ def order_keras2_updates():
     their listed order (order_repeated_assignments). --as-released leaves it out."""
     from keras import optimizers
 
+    order_repeated_assignments()
     get_gradients = optimizers.Optimizer.get_gradients
 
     def stash(self, loss, params):
@@ -173,7 +174,6 @@ def order_keras2_updates():
         return self._stashed_gradients
     optimizers.Optimizer.get_gradients = stash
     from keras.legacy import interfaces
-    order_repeated_assignments()
     for cls in (optimizers.SGD, optimizers.RMSprop, optimizers.Adagrad, optimizers.Adadelta,
                 optimizers.Adam, optimizers.Adamax, optimizers.Nadam):
         # Keras' legacy wrapper again outside: scripts of Keras 1's time (the WGAN) call
@@ -196,8 +196,10 @@ def order_repeated_assignments():
     def ordered_function(inputs, outputs, updates=None, **kwargs):
         last = {}
         for update in updates or []:
-            op = getattr(update, "op", None)
-            if op is None or op.type not in ("Assign", "AssignVariableOp"):
+            if isinstance(update, tuple):  # (variable, new value): Function assigns it later
+                continue
+            op = getattr(update, "op", update)  # a tensor's op, or an op (as _ordered reads it)
+            if op.type not in ("Assign", "AssignVariableOp"):
                 continue
             target = op.inputs[0].op.name
             if target in last:
