@@ -420,6 +420,26 @@ def describe_keys(saved, wanted):
     return "; ".join(parts)
 
 
+def saved_variables(gan):
+    """Every variable a checkpoint of `gan` (a common.gan.GANModel) writes, once each: what each
+    layer of its networks saves of its own (weights, BatchNorm statistics, the zero-debias
+    state), the networks' random streams, each optimizer's variables and the extra state. Put
+    back, their values are the GAN's training state (tests/test_resume.py: bit for bit)."""
+    state = gan.checkpoint_state()
+    variables = []
+    for network in state["networks"].values():
+        for layer in network._flatten_layers():
+            store = {}
+            layer.save_own_variables(store)
+            variables += store.values()
+        variables += seed_states(network)
+    for optimizer in state["optimizers"].values():
+        variables += optimizer.variables
+    for listed in state["extra"].values():
+        variables += listed
+    return list({id(variable): variable for variable in variables}.values())
+
+
 def seed_states(network):
     """The state variables of a network's SeedGenerators (its dropout's random streams):
     in network.variables but not in network.weights, which save_weights writes."""

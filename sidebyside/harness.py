@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from common import cli, features
+from common.checkpoint import saved_variables
 from common.errors import UserError
 from common.images import to_signed, to_uint8
 from common.metrics import FeatureStatistics, fid
@@ -206,44 +207,90 @@ def write_config(program, args, workdir):
 
 # ---- the port ----
 
-def train_port(program, workdir, config, perturbation=None, reverse=False,
-               input_perturbation=None, float64=False, steps=1.0):
-    """The port from the original's initial weights, trained on the recorded batches; returns
-    (model, [{loss: value}] per step, seconds per step). The float32 floor's runs: with a
-    `perturbation` seed every weight first moves by about `steps` rounding steps (a relative
-    steps x 2^-23, random sign); with an `input_perturbation` seed every float input of every
-    batch does; with `reverse` every batch's samples come in reverse order (the same update
-    in exact arithmetic: losses are means and BatchNorm statistics symmetric, but the float32
-    sums run in another order); with `float64` the port is built under Keras' float64 dtype
-    policy and every float input cast (the float64 reference)."""
-    policy = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("float64" if float64 else policy)
-    try:
-        model = program.load("initial", config)
-    finally:
-        keras.config.set_dtype_policy(policy)
-    if perturbation is not None:
-        rng = np.random.default_rng(perturbation)
-        for _, variable in program.compared_variables(model):
-            value = np.asarray(variable)
-            if value.dtype.kind == "f":
-                signs = rng.choice([-1.0, 1.0], value.shape)
-                variable.assign((value * (1 + signs * steps * 2.0 ** -23)).astype(value.dtype))
-    rows, seconds = [], []
-    rng = np.random.default_rng(input_perturbation)
-    for batch in program.batches(workdir, config):
-        if reverse:
-            batch = reversed_samples(batch)
-        if input_perturbation is not None:
-            batch = rounded_differently(batch, rng)
-        if float64:
-            batch = cast_floats(batch, np.float64)
-        for tracker in model.metrics:  # each step's own losses, as the originals printed them
-            tracker.reset_state()
-        started = time.time()
-        rows.append(program.step(model, batch))
-        seconds.append(time.time() - started)
-    return model, rows, seconds
+class Port:
+    """The port loaded once from the original's initial weights (in float64 with `float64`:
+    built under Keras' float64 dtype policy, every float input cast: the float64 reference),
+    then run() on the recorded batches as often as asked, each run from that start: every
+    variable a checkpoint of the port holds (common.checkpoint.saved_variables) is put back to
+    its value before the first run. So the floor's runs are runs of a freshly loaded port
+    without building and tracing its step again (3-5 s of each 3.5-6 s run at the tests'
+    sizes); exact_comparison's last run checks, every time, that they are. (Only a
+    `restartable` port copies its start: pix2pix's is 0.7 GB at the tutorial's size.)"""
+
+    def __init__(self, program, workdir, config, float64=False, restartable=False):
+        self.program, self.workdir, self.config, self.float64 = program, workdir, config, float64
+        policy = keras.config.dtype_policy()
+        keras.config.set_dtype_policy("float64" if float64 else policy)
+        try:
+            self.model = program.load("initial", config)
+        finally:
+            keras.config.set_dtype_policy(policy)
+        self.state = saved_variables(self.model) if restartable else None
+        self.start = [np.array(variable) for variable in self.state or []]
+        self.started = False
+
+    def run(self, perturbation=None, reverse=False, input_perturbation=None, steps=1.0):
+        """([{loss: value}] per step, seconds per step). The float32 floor's runs: with a
+        `perturbation` seed every weight first moves by about `steps` rounding steps (a relative
+        steps x 2^-23, random sign); with an `input_perturbation` seed every float input of
+        every batch does; with `reverse` every batch's samples come in reverse order (the same
+        update in exact arithmetic: losses are means and BatchNorm statistics symmetric, but
+        the float32 sums run in another order)."""
+        if self.started:
+            self.restart()
+        self.started = True
+        model = self.model
+        if perturbation is not None:
+            rng = np.random.default_rng(perturbation)
+            for _, variable in self.program.compared_variables(model):
+                value = np.asarray(variable)
+                if value.dtype.kind == "f":
+                    signs = rng.choice([-1.0, 1.0], value.shape)
+                    variable.assign((value * (1 + signs * steps * 2.0 ** -23)).astype(value.dtype))
+        rows, seconds = [], []
+        rng = np.random.default_rng(input_perturbation)
+        for batch in self.program.batches(self.workdir, self.config):
+            if reverse:
+                batch = reversed_samples(batch)
+            if input_perturbation is not None:
+                batch = rounded_differently(batch, rng)
+            if self.float64:
+                batch = cast_floats(batch, np.float64)
+            for tracker in model.metrics:  # each step's own losses, as the originals printed
+                tracker.reset_state()
+            started = time.time()
+            rows.append(self.program.step(model, batch))
+            seconds.append(time.time() - started)
+        return rows, seconds
+
+    def restart(self):
+        """Every variable of the port's training state back to its value at the start."""
+        if self.state is None:
+            raise RuntimeError("this port was not made restartable")
+        if [id(v) for v in saved_variables(self.model)] != [id(v) for v in self.state]:
+            raise RuntimeError(f"{self.program.__name__}: the port's training state gained or "
+                               "lost variables in a run; its runs cannot restart from the start")
+        for variable, value in zip(self.state, self.start):
+            variable.assign(value)
+
+    def values(self):
+        """The compared variables' current values: [(name, array)]."""
+        return compared_values(self.program, self.model)
+
+
+def compared_values(program, model):
+    """[(name, array)] of program.compared_variables(model), copied."""
+    return [(name, np.array(variable)) for name, variable in program.compared_variables(model)]
+
+
+def same_run(rows, values, other_rows, other_values):
+    """Whether two runs gave the same losses and variables, bit for bit (NaN equal to NaN)."""
+    return len(rows) == len(other_rows) and all(
+        row.keys() == other.keys() and all(np.array_equal(row[k], other[k], equal_nan=True)
+                                           for k in row)
+        for row, other in zip(rows, other_rows)) and all(
+        a == c and np.array_equal(b, d, equal_nan=True)
+        for (a, b), (c, d) in zip(values, other_values))
 
 
 def map_arrays(batch, function, floats_only=True):
@@ -277,19 +324,23 @@ def cast_floats(batch, dtype):
     return map_arrays(batch, lambda a: a.astype(dtype))
 
 
-def floor_runs(program, workdir, config, ratio=1.0):
-    """The float32 floor's runs: FLOOR_RUNS weight perturbations (more where the program says
-    so), one of the inputs (what tells rounding apart at batch 1, where reversing the samples
-    changes nothing) and one run on reversed batches; where the original's kernels measurably
-    round `ratio` times more than the port's (rounding_ratio), FLOOR_RUNS more whose weights
-    move by `ratio` rounding steps: the trajectories the original's rounding can give."""
-    perturbations = getattr(program, "FLOOR_RUNS", FLOOR_RUNS)
-    scaled = [train_port(program, workdir, config, perturbation=100 + seed, steps=ratio)
-              for seed in range(perturbations)] if ratio > 1 else []
-    return [train_port(program, workdir, config, perturbation=seed)
-            for seed in range(perturbations)] + scaled + [
-        train_port(program, workdir, config, input_perturbation=0),
-        train_port(program, workdir, config, reverse=True)]
+def floor_runs(port, ratio=1.0):
+    """The float32 floor's runs of `port`, [(compared values after the last step, rows)]:
+    FLOOR_RUNS weight perturbations (more where the program says so), one of the inputs (what
+    tells rounding apart at batch 1, where reversing the samples changes nothing) and one run
+    on reversed batches; where the original's kernels measurably round `ratio` times more than
+    the port's (rounding_ratio), FLOOR_RUNS more whose weights move by `ratio` rounding steps:
+    the trajectories the original's rounding can give."""
+    perturbations = getattr(port.program, "FLOOR_RUNS", FLOOR_RUNS)
+    runs = [dict(perturbation=100 + seed, steps=ratio) for seed in range(perturbations)] \
+        if ratio > 1 else []
+    runs = [dict(perturbation=seed) for seed in range(perturbations)] + runs + [
+        dict(input_perturbation=0), dict(reverse=True)]
+    results = []
+    for run in runs:
+        rows, _ = port.run(**run)
+        results.append((port.values(), rows))
+    return results
 
 
 def relative(a, b):
@@ -385,30 +436,29 @@ def compare_losses(original_steps, port_rows, floors, reference_rows=None, error
     return rows
 
 
-def compare_variables(program, port, final, initial, floor_models, reference=None):
+def compare_variables(port, final, initial, floors, reference=None):
     """One dict per compared variable after the last step: `max_rel` (largest |port -
     original| / scale), `l2` (L2 of port - original relative to the original's change since
-    step 0), `floor` (the same L2 for the perturbed runs); with a float64 `reference` model,
+    step 0), `floor` (the same L2 for the perturbed runs); with the float64 `reference`,
     `original_error` (L2 of original - float64, relative to that change) and `float32_error`
-    (the largest such L2 of the port and its perturbed runs). `port`, `final` (the original's
-    last weights imported), `initial`: models."""
-    port, final, initial, *others = [program.compared_variables(m) for m in
-                                     (port, final, initial, *floor_models)]
-    exact = program.compared_variables(reference) if reference is not None else None
+    (the largest such L2 of the port and its perturbed runs). Each argument is a run's
+    compared values, [(name, array)] (`floors` a list of them): `port`'s, `final` (the
+    original's last weights imported), `initial`."""
     rows = []
-    for index, (name, mine) in enumerate(port):
+    for index, (name, _) in enumerate(port):
         a, b, b0 = (np.asarray(v[index][1], np.float64) for v in (port, final, initial))
-        floors = [np.asarray(m[index][1], np.float64) for m in others]
+        perturbed = [np.asarray(m[index][1], np.float64) for m in floors]
         scale = float(np.max(np.abs(b))) or 1.0
         moved = float(np.linalg.norm(b - b0)) or 1.0
         row = {"name": name, "max_rel": float(np.max(np.abs(a - b))) / scale,
                "l2": float(np.linalg.norm(a - b)) / moved,
-               "floor": max([float(np.linalg.norm(a - f)) / moved for f in floors] or [0.0])}
-        if exact is not None:
-            r = np.asarray(exact[index][1], np.float64)
+               "floor": max([float(np.linalg.norm(a - f)) / moved for f in perturbed]
+                            or [0.0])}
+        if reference is not None:
+            r = np.asarray(reference[index][1], np.float64)
             row["original_error"] = float(np.linalg.norm(b - r)) / moved
             row["float32_error"] = max(float(np.linalg.norm(m - r)) / moved
-                                       for m in [a] + floors)
+                                       for m in [a] + perturbed)
         rows.append(row)
     return rows
 
@@ -516,7 +566,9 @@ def side_by_side(program, args, output_dir):
         original_steps = run_original(program, args, workdir)
     if args.time_original:
         return original_times(args, original_steps, output_dir)
-    model, port_rows, seconds = train_port(program, workdir, config)
+    port = Port(program, workdir, config, restartable=not args.keep_dropout)
+    port_rows, seconds = port.run()
+    model = port.model
     if args.keep_dropout:
         rows = compare_losses(original_steps, port_rows, [{}] * len(port_rows))
         report.print_losses([{**row, "diverged": False} for row in rows],
@@ -528,7 +580,7 @@ def side_by_side(program, args, output_dir):
                    "scores": scores}
     else:
         results, diverged = exact_comparison(program, args, workdir, config, original_steps,
-                                             model, port_rows)
+                                             port, port_rows)
     picture, sample_difference = report.write_picture(program, model, workdir, output_dir)
     original_time = np.median([s["seconds"] for s in original_steps])
     print(f"\ntime per step (median): original {original_time:.3f} s, port "
@@ -558,18 +610,27 @@ def original_times(args, original_steps, output_dir):
     return results
 
 
-def exact_comparison(program, args, workdir, config, original_steps, model, port_rows):
+def exact_comparison(program, args, workdir, config, original_steps, port, port_rows):
     """The exact mode's verdict: every step's losses and every variable after the last, against
-    the float32 floor and the float64 reference. Returns (results, what diverged or None)."""
-    reference, reference_rows, _ = train_port(program, workdir, config, float64=True)
+    the float32 floor and the float64 reference. `port` has made its run (`port_rows`); the
+    floor's runs restart it, and a last run from its start must end where its first did, bit
+    for bit (else the restarts were not fresh runs: RuntimeError). Returns (results, what
+    diverged or None)."""
+    final = port.values()
+    reference = Port(program, workdir, config, float64=True)
+    reference_rows, _ = reference.run()
     evaluation = first_evaluation(program, workdir, config, original_steps, [port_rows],
                                   reference_rows)
     ratio = rounding_ratio(evaluation)
     report.print_first_evaluation(evaluation, ratio)
-    floors = floor_runs(program, workdir, config, ratio)
-    runs_rows = [port_rows] + [run[1] for run in floors]
+    floors = floor_runs(port, ratio)
+    replay_rows, _ = port.run()
+    if not same_run(replay_rows, port.values(), port_rows, final):
+        raise RuntimeError(f"{args.program}: the port run again from its start did not end "
+                           "where its first run did; the floor's runs were not fresh runs")
+    runs_rows = [port_rows] + [rows for _, rows in floors]
     rows = compare_losses(
-        original_steps, port_rows, float32_floors(port_rows, [run[1] for run in floors]),
+        original_steps, port_rows, float32_floors(port_rows, [rows for _, rows in floors]),
         reference_rows, float64_errors(runs_rows, reference_rows))
     report.print_losses(rows)
     bad = [r for r in rows if r["diverged"]]
@@ -582,8 +643,9 @@ def exact_comparison(program, args, workdir, config, original_steps, model, port
                    f"float64 {bad[0]['original_error']:.2e}, port runs - float64 " \
                    f"{bad[0]['float32_error']:.2e})"
     variables = judge_variables(compare_variables(
-        program, model, program.load("final", config), program.load("initial", config),
-        [r[0] for r in floors], reference))
+        final, compared_values(program, program.load("final", config)),
+        compared_values(program, program.load("initial", config)),
+        [values for values, _ in floors], reference.values()))
     name = report.print_variables(variables)
     if name and not diverged:
         diverged = f"after step {args.steps}: {name} beyond its tolerance"
