@@ -157,21 +157,31 @@ def float64_step(build, data, start):
     return gan
 
 
-def compare(build, data, gan_module, mode, strategy):
-    """One step of each from the same start: the worst relative differences of the gradients,
-    of BatchNorm's statistics and of the losses."""
+def single_device(build, data):
+    """One step on the default strategy from fresh weights, and the same step in float64 from
+    the same start: (the float32 GAN, the float64 GAN, the start, the losses). Shared by every
+    mode: with one replica a broken rule changes nothing (the loss divided by 1 replica,
+    BatchNorm's batch the whole batch)."""
     keras.utils.set_random_seed(0)
+    single = with_sgd(build())
+    start = variables(single)
+    losses = single.fit(data, steps_per_epoch=1, epochs=1, verbose=0).history
+    return single, float64_step(build, data, start), start, losses
+
+
+def compare(build, data, gan_module, mode, strategy, reference):
+    """One mirrored step from the single device's start (`reference`: single_device's): the
+    worst relative differences of the gradients, of BatchNorm's statistics and of the
+    losses."""
+    single, exact, start, single_losses = reference
     with broken(mode, gan_module):
-        single = with_sgd(build())
-        start = variables(single)
         with strategy.scope():
             mirrored = with_sgd(build())
             for variable, value in zip(mirrored.generator.variables
                                        + mirrored.discriminator.variables, start):
                 variable.assign(value)
-        losses = [gan.fit(data, steps_per_epoch=1, epochs=1, verbose=0).history
-                  for gan in (single, mirrored)]
-        exact = float64_step(build, data, start)
+        losses = [single_losses,
+                  mirrored.fit(data, steps_per_epoch=1, epochs=1, verbose=0).history]
     noise_only = biases_into_batchnorm(single)
     grads = [(path, g, m, e) for (path, g), (_, m), (_, e) in
              zip(gradients(single), gradients(mirrored), gradients(exact))
@@ -195,7 +205,8 @@ def main():
     program, data_dir, modes = sys.argv[1], sys.argv[2], sys.argv[3:] or ["as_built"]
     build, data, gan_module = {"acgan": acgan, "dcgan": dcgan}[program](data_dir)
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    print(json.dumps({mode: compare(build, data, gan_module, mode, strategy)
+    reference = single_device(build, data)
+    print(json.dumps({mode: compare(build, data, gan_module, mode, strategy, reference)
                       for mode in modes}))
 
 
