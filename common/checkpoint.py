@@ -90,6 +90,20 @@ class Checkpoint(StepCallback):
                  if (seeds := seed_states(network))}
         return {**states, **seeds, **self.extra}
 
+    def variables(self):
+        """Every variable this checkpoint saves and restores, once each: what each layer of
+        the networks saves of its own (what save_weights writes: weights, BatchNorm
+        statistics, the zero-debias state) and every variable of states()."""
+        variables = []
+        for network in self.networks.values():
+            for layer in network._flatten_layers():
+                store = {}
+                layer.save_own_variables(store)
+                variables += store.values()
+        for state in self.states().values():
+            variables += state.values() if isinstance(state, dict) else state
+        return list({id(variable): variable for variable in variables}.values())
+
     def set_counters(self, step, epoch, done_in_epoch=0):
         """Stand at global step `step`, `done_in_epoch` steps into epoch `epoch` (0-based)."""
         self.step = self.previous_step = step
@@ -421,23 +435,10 @@ def describe_keys(saved, wanted):
 
 
 def saved_variables(gan):
-    """Every variable a checkpoint of `gan` (a common.gan.GANModel) writes, once each: what each
-    layer of its networks saves of its own (weights, BatchNorm statistics, the zero-debias
-    state), the networks' random streams, each optimizer's variables and the extra state. Put
-    back, their values are the GAN's training state (tests/test_resume.py: bit for bit)."""
-    state = gan.checkpoint_state()
-    variables = []
-    for network in state["networks"].values():
-        for layer in network._flatten_layers():
-            store = {}
-            layer.save_own_variables(store)
-            variables += store.values()
-        variables += seed_states(network)
-    for optimizer in state["optimizers"].values():
-        variables += optimizer.variables
-    for listed in state["extra"].values():
-        variables += listed
-    return list({id(variable): variable for variable in variables}.values())
+    """Every variable a checkpoint of `gan` (a common.gan.GANModel) saves and restores, once
+    each (Checkpoint.variables). Put back, their values are the GAN's training state
+    (tests/test_resume.py: bit for bit)."""
+    return Checkpoint.of(None, gan).variables()
 
 
 def seed_states(network):

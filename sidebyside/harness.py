@@ -277,6 +277,13 @@ class Port:
         """The compared variables' current values: [(name, array)]."""
         return compared_values(self.program, self.model)
 
+    def initial_values(self):
+        """The compared variables' values at the start (the initial weights program.load
+        read), from the restartable port's copy: [(name, array)]."""
+        start = {id(variable): value for variable, value in zip(self.state, self.start)}
+        return [(name, start[id(variable)])
+                for name, variable in self.program.compared_variables(self.model)]
+
 
 def compared_values(program, model):
     """[(name, array)] of program.compared_variables(model), copied."""
@@ -643,8 +650,7 @@ def exact_comparison(program, args, workdir, config, original_steps, port, port_
                    f"float64 {bad[0]['original_error']:.2e}, port runs - float64 " \
                    f"{bad[0]['float32_error']:.2e})"
     variables = judge_variables(compare_variables(
-        final, compared_values(program, program.load("final", config)),
-        compared_values(program, program.load("initial", config)),
+        final, compared_values(program, program.load("final", config)), port.initial_values(),
         [values for values, _ in floors], reference.values()))
     name = report.print_variables(variables)
     if name and not diverged:

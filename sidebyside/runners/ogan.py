@@ -14,7 +14,8 @@ derived (num_layers, max_num_channels, f_size) follows from them as the script c
 Other hooks: the updates are ordered after the gradients, and the updates that assign one
 variable in the order of the calls (hooks.order_keras2_updates), unless as_released; numpy's
 shuffle and randn are recorded (fit_generator runs the script's img_generator in a thread,
-ahead of training, so a draw's step is only roughly known: the port replays the inputs each train_on_batch received, recorded below, not the draws);
+ahead of training, so a draw's step is only roughly known: the port replays the inputs each
+train_on_batch received, recorded below, not the draws);
 Model.train_on_batch (what fit_generator calls) records each step's [X, Z] and returned
 losses, writes train_model's weights with Keras 2's own save_weights before the first step
 (initial/) and after the last (final/), where it also writes samples.npy (g_model.predict of
