@@ -225,6 +225,8 @@ class Port:
             self.model = program.load("initial", config)
         finally:
             keras.config.set_dtype_policy(policy)
+        if float64:  # run once: eagerly, where a trace (programs.compiled_step) costs more
+            self.model.compiled_step = self.model.train_step
         self.state = saved_variables(self.model) if restartable else None
         self.start = [np.array(variable) for variable in self.state or []]
         self.started = False

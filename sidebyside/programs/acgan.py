@@ -8,14 +8,13 @@ import os
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from acgan_mnist.import_original import file_arrays, import_network
 from acgan_mnist.program import build_gan, parse_options
 from common.errors import UserError
 import common.latents
 from common.mnist import load_mnist
-from sidebyside.programs import mnist_as_read, recorded_images, records
+from sidebyside.programs import compiled_step, mnist_as_read, recorded_images, records
 
 ENVIRONMENT, SOURCE, RUNNER = "keras224", "acgan", "acgan.py"
 BATCH_SIZE = 100
@@ -53,10 +52,6 @@ def load(folder, config):
     for name, network in (("generator", gan.generator), ("discriminator", gan.discriminator)):
         path = os.path.join(config["workdir"], folder, f"params_{name}_epoch_{epoch:03d}.hdf5")
         import_network(network, path, file_arrays(path), verbose=False)
-    if config["keep_dropout"]:
-        # statistical mode compares outcomes, not steps: the step compiled, as fit() runs it
-        # (0.6 s a step here instead of 1.5 eagerly); the exact mode steps eagerly
-        gan.compiled_step = tf.function(gan.train_step)
     return gan
 
 
@@ -76,8 +71,7 @@ def batches(workdir, config):
 
 
 def step(model, batch):
-    train_step = getattr(model, "compiled_step", model.train_step)
-    return {name: float(value) for name, value in train_step(batch).items()}
+    return {name: float(value) for name, value in compiled_step(model)(batch).items()}
 
 
 def compared_variables(model):

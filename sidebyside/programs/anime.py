@@ -15,7 +15,7 @@ import common.latents
 from common.original_files import Importer
 from dcgan_tf.originals import anime
 from dcgan_tf.program import build_gan, parse_options
-from sidebyside.programs import recorded_images, records
+from sidebyside.programs import compiled_step, recorded_images, records
 
 ENVIRONMENT, SOURCE, RUNNER = "torch", "anime", "anime.py"
 BATCH_SIZE = 16  # main.py's 64 takes several seconds a step on two CPU cores
@@ -70,7 +70,7 @@ def batches(workdir, config):
 
 
 def step(model, batch):
-    logs = model.train_step(batch["data"])
+    logs = compiled_step(model)(batch["data"])
     if batch["sample"] is not None:
         model.generator(batch["sample"], training=True)
     return {name: float(logs[port]) for name, port in LOSSES.items()}

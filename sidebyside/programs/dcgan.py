@@ -22,7 +22,7 @@ from common.original_files import Importer
 from common.tf1_checkpoints import tf1_checkpoint, tf1_checkpoint_prefix
 from dcgan_tf.originals import carpedm20
 from dcgan_tf.program import build_gan, parse_options
-from sidebyside.programs import recorded_images, records
+from sidebyside.programs import compiled_step, recorded_images, records
 
 ENVIRONMENT, SOURCE, RUNNER = "keras224", "dcgan", "dcgan.py"
 BATCH_SIZE = 8
@@ -116,7 +116,7 @@ def batches(workdir, config):
 
 
 def step(model, batch):
-    losses = {name: float(value) for name, value in model.train_step(batch["data"]).items()}
+    losses = {name: float(value) for name, value in compiled_step(model)(batch["data"]).items()}
     if batch["sample"] is not None:
         d_loss, g_loss = model.sample_losses(*batch["sample"])
         losses.update(sample_d_loss=float(d_loss), sample_g_loss=float(g_loss))

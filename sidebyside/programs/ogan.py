@@ -19,7 +19,7 @@ from common.files import list_images
 from common.original_files import Importer, import_keras2_layers
 from ogan_keras.import_original import encoder_layers, generator_layers, nested_models
 from ogan_keras.program import build_gan, image_spec, parse_options
-from sidebyside.programs import recorded_images, records
+from sidebyside.programs import compiled_step, recorded_images, records
 
 ENVIRONMENT, SOURCE, RUNNER = "keras224", "ogan", "ogan.py"
 BATCH_SIZE = 8
@@ -115,10 +115,7 @@ def listed(sizes, shown=24):
 
 
 def step(model, batch):
-    """One compiled train step (as fit() runs it)."""
-    if not hasattr(model, "compiled_step"):
-        model.compiled_step = tf.function(model.train_step, reduce_retracing=True)
-    logs = model.compiled_step(batch)
+    logs = compiled_step(model)(batch)
     return {theirs: float(logs[mine]) for theirs, mine in METRICS.items()}
 
 

@@ -17,7 +17,7 @@ import common.latents
 from common.original_files import Importer
 from dcgan_tf.originals import wgan
 from dcgan_tf.program import build_gan, parse_options, sample_images
-from sidebyside.programs import recorded_images, records
+from sidebyside.programs import compiled_step, recorded_images, records
 
 ENVIRONMENT, SOURCE, RUNNER = "keras212", "wgan", "wgan.py"
 BATCH_SIZE = 8  # the script's 64: a step is 5 critic and 1 generator updates of 12M-weight nets
@@ -87,7 +87,7 @@ def original_first_evaluation(workdir, config):
 
 
 def step(model, batch):
-    return {name: float(value) for name, value in model.train_step(batch).items()}
+    return {name: float(value) for name, value in compiled_step(model)(batch).items()}
 
 
 def compared_variables(model):
