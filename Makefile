@@ -14,8 +14,10 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
+# Two pytest processes at once on a 2-core machine, each on its share of the files
+# (tests/parallel.py; PROCESSES=1 make test for one).
 test: $(STAMP)
-	$(PY) -m pytest -q -m "not slow" tests
+	$(PY) tests/parallel.py -q -m "not slow"
 
 test-all: $(STAMP)
 	$(PY) -m pytest -q tests
