@@ -25,6 +25,7 @@ from common.errors import UserError
 from common.images import to_signed, to_uint8
 from common.metrics import FeatureStatistics, fid
 from sidebyside import environments, report, sources
+from sidebyside.programs import stepped_eagerly
 
 PROGRAMS = ("acgan", "ogan", "dcgan", "dcgan-mnist", "anime", "wgan", "pix2pix")
 RUNNERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runners")
@@ -225,8 +226,8 @@ class Port:
             self.model = program.load("initial", config)
         finally:
             keras.config.set_dtype_policy(policy)
-        if float64:  # run once: eagerly, where a trace (programs.compiled_step) costs more
-            self.model.compiled_step = self.model.train_step
+        if float64:  # run once: eagerly, where a trace costs more
+            stepped_eagerly(self.model)
         self.state = saved_variables(self.model) if restartable else None
         self.start = [np.array(variable) for variable in self.state or []]
         self.started = False

@@ -32,12 +32,16 @@ SECONDS = {
 DEFAULT = 5
 
 
+def seconds(path):
+    return SECONDS.get(os.path.basename(path), DEFAULT)
+
+
 def shares(files, count):
-    """`files` in `count` lists of about equal SECONDS (greedy, longest first), none empty."""
+    """`files` in `count` lists of about equal seconds (greedy, longest first), none empty."""
     loads = [[0, []] for _ in range(count)]
-    for path in sorted(files, key=lambda p: -SECONDS.get(os.path.basename(p), DEFAULT)):
+    for path in sorted(files, key=seconds, reverse=True):
         load = min(loads, key=lambda entry: entry[0])
-        load[0] += SECONDS.get(os.path.basename(path), DEFAULT)
+        load[0] += seconds(path)
         load[1].append(path)
     return [sorted(share) for _, share in loads if share]
 

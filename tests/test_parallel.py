@@ -7,8 +7,7 @@ def test_shares_balance_the_seconds_longest_first():
                                                "color", "grid")]
     first, second = parallel.shares(files, 2)
     assert "/t/test_sidebyside.py" in first and len(first) + len(second) == len(files)
-    loads = [sum(parallel.SECONDS.get(f.split("/")[-1], parallel.DEFAULT) for f in share)
-             for share in (first, second)]
+    loads = [sum(map(parallel.seconds, share)) for share in (first, second)]
     assert abs(loads[0] - loads[1]) <= parallel.SECONDS["test_flags.py"]
     assert parallel.shares(files[:1], 2) == [files[:1]]  # no empty process
 

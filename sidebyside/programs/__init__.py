@@ -49,10 +49,16 @@ def compiled_step(model):
     """model.train_step compiled as fit() runs it (tf.function, no XLA unless --jit-compile),
     made once a model: harness.Port restarts one model for all its runs, so a comparison
     traces each step once (a WGAN run of the tests' size: 2.6 s eager, 1.1 s compiled after an
-    8 s trace). The float64 reference, run once, keeps model.train_step (harness.Port)."""
+    8 s trace). After stepped_eagerly(model): model.train_step itself."""
     if not hasattr(model, "compiled_step"):
         model.compiled_step = tf.function(model.train_step, reduce_retracing=True)
     return model.compiled_step
+
+
+def stepped_eagerly(model):
+    """compiled_step(model) is model.train_step from now on: for a model run once (the float64
+    reference, harness.Port), where a trace costs more than the run."""
+    model.compiled_step = model.train_step
 
 
 def mnist_as_read(data, workdir):
